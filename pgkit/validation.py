@@ -1,0 +1,97 @@
+"""Input checks shared by pgkit's public functions.
+
+Every public function validates its arguments at the boundary so that a
+mistake surfaces as a ``ValueError``/``TypeError`` that names the argument and
+says what to do, instead of a silent broadcast or a NaN policy later on.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def is_torch(x: Any) -> bool:
+    """True when ``x`` is a torch tensor (without importing torch if it is not loaded)."""
+    return type(x).__module__.startswith("torch") and hasattr(x, "detach")
+
+
+def to_numpy(x: Any, name: str, dtype: Any = None) -> np.ndarray:
+    """Return ``x`` as a numpy array (a copy is never needed: callers do not mutate it).
+
+    Accepts numpy arrays, torch tensors, Python scalars and (nested) lists.
+    """
+    if is_torch(x):
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {e}") from e
+    if arr.dtype == object:
+        raise TypeError(f"{name} must be an array of numbers, got an array of Python objects")
+    return arr
+
+
+def check_time_major(name: str, arr: np.ndarray) -> None:
+    """Require shape ``(T,)`` or ``(T, N)`` with T >= 1."""
+    if arr.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must be time-major with shape (T,) or (T, N), got shape {tuple(arr.shape)}"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty (T = 0); pass at least one time step")
+
+
+def check_same_shape(**arrays: np.ndarray) -> None:
+    """Raise ``ValueError`` naming every argument and its shape unless all shapes are equal.
+
+    numpy would broadcast e.g. values of shape (T, 1) against rewards of shape (T,)
+    into a (T, T) matrix without complaint; we refuse instead.
+    """
+    shapes = {name: tuple(np.shape(a)) for name, a in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(
+            f"shape mismatch: {listed}. These arrays must have identical time-major shapes "
+            "(T,) or (T, N); reshape explicitly (e.g. values.squeeze(-1)) instead of relying "
+            "on broadcasting"
+        )
+
+
+def check_finite(name: str, arr: np.ndarray) -> None:
+    """Raise ``ValueError`` giving the index of the first NaN or infinite entry."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = index[0] if len(index) == 1 else index
+        raise ValueError(f"{name} contains a non-finite value ({arr[index]}) at index {where}")
+
+
+def check_unit_interval(name: str, value: Any) -> float:
+    """Return ``value`` as a float after checking it lies in [0, 1] (NaN rejected)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {type(value).__name__}")
+    value = float(value)
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {value}")
+    return value
+
+
+def check_bool_flags(name: str, arr: np.ndarray) -> np.ndarray:
+    """Return ``arr`` as bool, accepting bools or 0/1 numbers and rejecting anything else."""
+    if arr.dtype == bool:
+        return arr
+    if np.issubdtype(arr.dtype, np.number) and np.isin(arr, (0, 1)).all():
+        return arr.astype(bool)
+    raise ValueError(f"{name} must hold booleans (or 0/1), got dtype {arr.dtype} with other values")
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Return ``value`` after checking it is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
