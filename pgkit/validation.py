@@ -29,8 +29,8 @@ def to_numpy(x: Any, name: str, dtype: Any = None) -> np.ndarray:
         arr = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {e}") from e
-    if arr.dtype == object:
-        raise TypeError(f"{name} must be an array of numbers, got an array of Python objects")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
     return arr
 
 

@@ -8,8 +8,10 @@ from pgkit import validation as v
 def test_to_numpy_accepts_tensors_lists_and_rejects_objects():
     np.testing.assert_array_equal(v.to_numpy(torch.tensor([1.0, 2.0]), "x"), [1.0, 2.0])
     np.testing.assert_array_equal(v.to_numpy([1, 2], "x"), [1, 2])
-    with pytest.raises(TypeError, match="x must be an array of numbers"):
+    with pytest.raises(TypeError, match="x must hold numbers, got dtype object"):
         v.to_numpy([{"a": 1}], "x")
+    with pytest.raises(TypeError, match="x must hold numbers, got dtype <U1"):
+        v.to_numpy(["a"], "x")
 
 
 def test_is_torch():
