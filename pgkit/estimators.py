@@ -1,0 +1,788 @@
+r"""Policy-gradient estimators: the log-derivative trick made checkable.
+
+Chapter 2 derives the score-function (likelihood-ratio) identity
+
+.. math::
+
+    \nabla_\theta J(\theta) = \nabla_\theta\, \mathbb{E}_{x \sim p_\theta}[f(x)]
+    = \mathbb{E}_{x \sim p_\theta}\big[f(x)\, \nabla_\theta \log p_\theta(x)\big],
+
+which needs samples of :math:`x` and values of :math:`f(x)` but never the gradient of
+:math:`f`: the reward is a black box. This module holds
+
+* the explicit estimator :math:`\hat g = \frac1N \sum_i f(x_i) \nabla_\theta \log p_\theta(x_i)`
+  built from per-sample scores (:func:`per_sample_scores`, :func:`score_function_gradient`),
+* the surrogate loss whose single backward pass gives the same number
+  (:func:`surrogate_loss`, Chapters 2-3),
+* two problems with closed-form :math:`J` and :math:`\nabla_\theta J` to test estimators
+  against (:class:`SoftmaxBandit`, :class:`GaussianQuadratic`, Chapter 2),
+* the measuring stick for variance reduction (:func:`gradient_variance`, :func:`flat_grad`,
+  Chapter 5),
+* importance weights for learning from another policy's data (Chapter 8).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from pgkit.validation import (
+    check_bool_flags,
+    check_finite,
+    check_positive_int,
+    check_same_shape,
+    check_time_major,
+    is_torch,
+    to_numpy,
+)
+
+__all__ = [
+    "GaussianQuadratic",
+    "SoftmaxBandit",
+    "flat_grad",
+    "gradient_variance",
+    "importance_weighted_loss",
+    "importance_weighted_objective",
+    "importance_weights",
+    "per_sample_scores",
+    "score_function_gradient",
+    "surrogate_loss",
+    "trajectory_importance_weights",
+]
+
+Params = torch.Tensor | Sequence[torch.Tensor]
+
+
+# ------------------------------------------------------------------ shared checks
+
+
+def _require_tensor(name: str, x: Any) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(x).__name__}; "
+            f"wrap it with torch.as_tensor({name})"
+        )
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got dtype {x.dtype}; "
+            f"convert it with {name}.double() or {name}.float()"
+        )
+    return x
+
+
+def _checked_numpy(name: str, x: Any) -> np.ndarray:
+    """Detached float64 copy of ``x`` for validation, rejecting empty or non-finite input."""
+    arr = to_numpy(x, name, dtype=np.float64)
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty; pass at least one entry")
+    check_finite(name, arr)
+    return arr
+
+
+def _like(x: Any, reference: torch.Tensor) -> torch.Tensor:
+    """``x`` as a constant tensor with the dtype and device of ``reference``."""
+    if is_torch(x):
+        return x.detach().to(dtype=reference.dtype, device=reference.device)
+    return torch.as_tensor(np.asarray(x), dtype=reference.dtype, device=reference.device)
+
+
+def _as_param_tuple(params: Params) -> tuple[tuple[torch.Tensor, ...], bool]:
+    """Return ``(params as a tuple, whether a single tensor was passed)``."""
+    if isinstance(params, torch.Tensor):
+        params = (params,)
+        single = True
+    else:
+        if not isinstance(params, (list, tuple)):
+            raise TypeError(
+                "params must be a torch.Tensor or a list/tuple of tensors, "
+                f"got {type(params).__name__}"
+            )
+        params = tuple(params)
+        single = False
+    if not params:
+        raise ValueError("params is empty; pass at least one parameter tensor")
+    for i, p in enumerate(params):
+        _require_tensor(f"params[{i}]", p)
+    return params, single
+
+
+# ------------------------------------------------------------- Chapter 2: estimators
+
+
+def surrogate_loss(log_probs: torch.Tensor, weights: Any) -> torch.Tensor:
+    r"""The surrogate loss whose gradient is minus the score-function estimate (Chapter 2).
+
+    .. math::
+
+        L(\theta) = -\frac{1}{N} \sum_i \log p_\theta(x_i)\, w_i,
+        \qquad
+        \nabla_\theta L = -\frac{1}{N} \sum_i w_i\, \nabla_\theta \log p_\theta(x_i) = -\hat g.
+
+    The weights :math:`w_i` (rewards :math:`f(x_i)` in Chapter 2, returns or advantages
+    later) are constants: they are detached, so autograd differentiates only
+    :math:`\log p_\theta`. Its value is not :math:`J`; only its gradient means something.
+
+    Args:
+        log_probs: :math:`\log p_\theta(x_i)`, torch tensor of any non-empty shape, e.g.
+            ``(N,)`` or time-major ``(T, N)``; differentiable.
+        weights: exactly the same shape as ``log_probs`` (torch tensor or numpy array;
+            converted to the dtype and device of ``log_probs``).
+
+    Returns:
+        Scalar tensor to minimise.
+    """
+    _require_tensor("log_probs", log_probs)
+    check_same_shape(log_probs=log_probs, weights=weights)
+    _checked_numpy("log_probs", log_probs)
+    _checked_numpy("weights", weights)
+    return -(log_probs * _like(weights, log_probs)).mean()
+
+
+def _check_samples(samples: Any) -> int:
+    """Return N after checking ``samples`` is a tensor with a leading sample dimension."""
+    if not isinstance(samples, torch.Tensor):
+        raise TypeError(
+            f"samples must be a torch.Tensor, got {type(samples).__name__}; "
+            "wrap it with torch.as_tensor(samples)"
+        )
+    if samples.ndim == 0 or samples.shape[0] == 0:
+        raise ValueError(
+            f"samples must have a leading sample dimension N >= 1, got shape {tuple(samples.shape)}"
+        )
+    return samples.shape[0]
+
+
+def per_sample_scores(
+    dist_fn: Callable[..., torch.distributions.Distribution],
+    params: Params,
+    samples: torch.Tensor,
+) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    r"""Per-sample scores :math:`\nabla_\theta \log p_\theta(x_i)`, one gradient per sample (Chapter 2).
+
+    Computed with ``torch.func.jacrev`` (one vector-Jacobian product per sample), so no
+    sample's gradient is mixed with another's. Samples are treated as constants: any
+    reparameterisation path through them is cut.
+
+    Args:
+        dist_fn: maps the parameters to a distribution, called as ``dist_fn(*params)``
+            (e.g. ``lambda theta: Categorical(logits=theta)``).
+        params: :math:`\theta`: one floating-point tensor or a list/tuple of them.
+        samples: :math:`x_{1..N}`, shape ``(N, *event_shape)``; ``dist_fn(*params).log_prob``
+            must map it to shape ``(N,)``.
+
+    Returns:
+        For a single tensor ``theta``: a tensor of shape ``(N, *theta.shape)``; for a
+        sequence, a tuple with one such tensor per parameter.
+    """
+    params, single = _as_param_tuple(params)
+    if not callable(dist_fn):
+        raise TypeError(f"dist_fn must be callable, got {type(dist_fn).__name__}")
+    _check_samples(samples)
+    params = tuple(p.detach() for p in params)
+    samples = samples.detach()
+    n = samples.shape[0]
+    with torch.no_grad():
+        dist = dist_fn(*params)
+        if not isinstance(dist, torch.distributions.Distribution):
+            raise TypeError(
+                f"dist_fn must return a torch.distributions.Distribution, got {type(dist).__name__}"
+            )
+        log_probs = dist.log_prob(samples)
+    if tuple(log_probs.shape) != (n,):
+        raise ValueError(
+            f"dist_fn(*params).log_prob(samples) has shape {tuple(log_probs.shape)}, expected "
+            f"({n},): one log-probability per sample. For a vector action use "
+            "Independent(Normal(mu, sigma), 1) so log_prob sums over the action dimensions"
+        )
+    check_finite("dist_fn(*params).log_prob(samples)", to_numpy(log_probs, "log_probs"))
+
+    def log_prob_of(*theta: torch.Tensor) -> torch.Tensor:
+        return dist_fn(*theta).log_prob(samples)
+
+    scores = torch.func.jacrev(log_prob_of, argnums=tuple(range(len(params))))(*params)
+    return scores[0] if single else tuple(scores)
+
+
+def score_function_gradient(
+    dist_fn: Callable[..., torch.distributions.Distribution],
+    params: Params,
+    samples: torch.Tensor,
+    weights: Any,
+) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    r"""Explicit score-function (likelihood-ratio) estimate of :math:`\nabla_\theta J` (Chapter 2).
+
+    .. math::
+
+        \hat g = \frac{1}{N} \sum_{i=1}^{N} f(x_i)\, \nabla_\theta \log p_\theta(x_i),
+        \qquad x_i \sim p_\theta,
+
+    an unbiased estimate of :math:`\nabla_\theta\, \mathbb{E}_{x\sim p_\theta}[f(x)]` whose
+    standard deviation falls as :math:`1/\sqrt{N}`. Each term is formed from its own
+    per-sample score (:func:`per_sample_scores`) and then averaged: a different computation
+    from the single backward pass through :func:`surrogate_loss`, which gives
+    :math:`-\hat g`.
+
+    Args:
+        dist_fn: maps the parameters to a distribution, called as ``dist_fn(*params)``.
+        params: :math:`\theta`: one floating-point tensor or a list/tuple of them.
+        samples: :math:`x_{1..N}`, shape ``(N, *event_shape)``, drawn from ``dist_fn(*params)``.
+        weights: black-box values :math:`f(x_i)`, shape ``(N,)`` (tensor or numpy array;
+            treated as constants).
+
+    Returns:
+        :math:`\hat g` with the structure of ``params``: one tensor shaped like ``theta``,
+        or a tuple of tensors shaped like each parameter.
+    """
+    params, single = _as_param_tuple(params)
+    n = _check_samples(samples)
+    weights_np = to_numpy(weights, "weights", dtype=np.float64)
+    if weights_np.shape != (n,):
+        raise ValueError(
+            f"weights must have shape ({n},), one value f(x_i) per sample, "
+            f"got shape {weights_np.shape}"
+        )
+    check_finite("weights", weights_np)
+    scores = per_sample_scores(dist_fn, params, samples)
+    estimates = []
+    for p, score in zip(params, scores, strict=True):
+        w = _like(weights_np, score).reshape(n, *([1] * p.ndim))
+        estimates.append((w * score).mean(dim=0))
+    return estimates[0] if single else tuple(estimates)
+
+
+# ------------------------------------------------- Chapter 2: problems with known answers
+
+
+def _generator(seed: int | torch.Generator) -> torch.Generator:
+    if isinstance(seed, torch.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(
+            f"seed must be a non-negative int or a torch.Generator, got {type(seed).__name__}"
+        )
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return torch.Generator().manual_seed(int(seed))
+
+
+def _param_tensor(name: str, x: Any, shape: tuple[int, ...]) -> torch.Tensor:
+    """A detached parameter tensor of the given shape (float64 unless ``x`` is a float tensor)."""
+    arr = to_numpy(x, name, dtype=np.float64)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
+    check_finite(name, arr)
+    if isinstance(x, torch.Tensor) and x.is_floating_point():
+        return x.detach()
+    return torch.as_tensor(arr)
+
+
+def _param_array(name: str, x: Any, shape: tuple[int, ...]) -> np.ndarray:
+    arr = to_numpy(x, name, dtype=np.float64)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
+    check_finite(name, arr)
+    return arr
+
+
+def _softmax(theta: np.ndarray) -> np.ndarray:
+    z = np.exp(theta - theta.max())
+    return z / z.sum()
+
+
+@dataclass(frozen=True)
+class SoftmaxBandit:
+    r"""A K-armed bandit with a softmax policy: :math:`J` and :math:`\nabla J` in closed form (Chapter 2).
+
+    Arm :math:`a` pays :math:`r \sim \mathcal N(\mu_a, \sigma_r^2)` (deterministic
+    :math:`\mu_a` when ``reward_std`` is 0); the policy is
+    :math:`\pi_\theta(a) = \operatorname{softmax}(\theta)_a`. Then
+
+    .. math::
+
+        J(\theta) = \sum_a \pi_\theta(a)\, \mu_a, \qquad
+        \frac{\partial J}{\partial \theta_k} = \pi_\theta(k)\,\big(\mu_k - J(\theta)\big), \qquad
+        \nabla_\theta \log \pi_\theta(a) = e_a - \pi_\theta.
+
+    Args:
+        mu: arm means :math:`\mu_a`, K >= 2 finite numbers (stored as a tuple).
+        reward_std: reward noise :math:`\sigma_r \ge 0`.
+    """
+
+    mu: tuple[float, ...]
+    reward_std: float = 0.0
+
+    def __post_init__(self) -> None:
+        arr = to_numpy(self.mu, "mu", dtype=np.float64)
+        if arr.ndim != 1 or arr.shape[0] < 2:
+            raise ValueError(
+                f"mu must be a 1-D sequence of at least two arm means, got shape {arr.shape}"
+            )
+        check_finite("mu", arr)
+        object.__setattr__(self, "mu", tuple(float(m) for m in arr))
+        std = self.reward_std
+        if isinstance(std, bool) or not isinstance(std, (int, float, np.integer, np.floating)):
+            raise TypeError(f"reward_std must be a number >= 0, got {type(std).__name__}")
+        if not (math.isfinite(std) and std >= 0):
+            raise ValueError(f"reward_std must be a finite number >= 0, got {std}")
+        object.__setattr__(self, "reward_std", float(std))
+
+    @property
+    def n_arms(self) -> int:
+        """K, the number of arms."""
+        return len(self.mu)
+
+    def _theta(self, theta: Any) -> np.ndarray:
+        return _param_array("theta", theta, (self.n_arms,))
+
+    def policy(self, theta: Any) -> np.ndarray:
+        r""":math:`\pi_\theta = \operatorname{softmax}(\theta)`, shape ``(K,)``."""
+        return _softmax(self._theta(theta))
+
+    def objective(self, theta: Any) -> float:
+        r""":math:`J(\theta) = \sum_a \pi_\theta(a) \mu_a`."""
+        return float(self.policy(theta) @ np.asarray(self.mu))
+
+    def gradient(self, theta: Any) -> np.ndarray:
+        r""":math:`\nabla_\theta J` with entries :math:`\pi_k (\mu_k - J)`, shape ``(K,)``."""
+        pi = self.policy(theta)
+        mu = np.asarray(self.mu)
+        return pi * (mu - pi @ mu)
+
+    def distribution(self, theta: torch.Tensor) -> torch.distributions.Categorical:
+        r"""The policy as ``Categorical(logits=theta)``; keeps autograd through ``theta``."""
+        if not isinstance(theta, torch.Tensor):
+            theta = _param_tensor("theta", theta, (self.n_arms,))
+        elif tuple(theta.shape) != (self.n_arms,):
+            raise ValueError(f"theta must have shape ({self.n_arms},), got {tuple(theta.shape)}")
+        return torch.distributions.Categorical(logits=theta)
+
+    def sample(
+        self, theta: Any, n: int, seed: int | torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Draw :math:`a_i \sim \pi_\theta` and rewards :math:`r_i`, i = 1..n.
+
+        Returns:
+            ``(actions, rewards)``: a long tensor ``(n,)`` and a float tensor ``(n,)``
+            (float64 unless ``theta`` is a float tensor, whose dtype is kept).
+        """
+        theta_t = _param_tensor("theta", theta, (self.n_arms,))
+        n = check_positive_int("n", n)
+        g = _generator(seed)
+        probs = torch.softmax(theta_t, dim=0)
+        actions = torch.multinomial(probs, n, replacement=True, generator=g)
+        rewards = torch.as_tensor(self.mu, dtype=theta_t.dtype)[actions]
+        if self.reward_std > 0:
+            noise = torch.randn(n, generator=g, dtype=theta_t.dtype)
+            rewards = rewards + self.reward_std * noise
+        return actions, rewards
+
+    def scores(self, theta: Any, actions: Any) -> np.ndarray:
+        r"""Closed-form scores :math:`\nabla_\theta \log \pi_\theta(a_i) = e_{a_i} - \pi_\theta`, shape ``(n, K)``."""
+        pi = self.policy(theta)
+        a = to_numpy(actions, "actions")
+        if a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
+            raise ValueError(
+                f"actions must be a 1-D array of integer arm indices, got shape {a.shape} "
+                f"and dtype {a.dtype}"
+            )
+        if a.size and (a.min() < 0 or a.max() >= self.n_arms):
+            raise ValueError(
+                f"actions must lie in [0, {self.n_arms - 1}], got {a.min()}..{a.max()}"
+            )
+        return np.eye(self.n_arms)[a] - pi
+
+    def estimate_variance(self, theta: Any) -> np.ndarray:
+        r"""Per-parameter variance of the one-sample estimate :math:`r\,(e_a - \pi_\theta)`, shape ``(K,)``.
+
+        .. math::
+
+            \operatorname{Var}[\hat g_k] = \sum_a \pi_a (\mu_a^2 + \sigma_r^2)(\delta_{ak} - \pi_k)^2
+            - \big(\pi_k(\mu_k - J)\big)^2.
+
+        An N-sample average has this variance divided by N.
+        """
+        pi = self.policy(theta)
+        mu = np.asarray(self.mu)
+        centred = np.eye(self.n_arms) - pi  # row a: e_a - pi
+        second_moment = (pi * (mu**2 + self.reward_std**2)) @ centred**2
+        return second_moment - self.gradient(theta) ** 2
+
+
+@dataclass(frozen=True)
+class GaussianQuadratic:
+    r"""A 1-D Gaussian policy with a quadratic reward: :math:`J` and :math:`\nabla J` in closed form (Chapter 2).
+
+    Actions :math:`a \sim \mathcal N(\mu, \sigma^2)` with :math:`\sigma = e^{\log\sigma}`, reward
+    :math:`r(a) = -(a - c)^2`. Then
+
+    .. math::
+
+        J(\mu, \log\sigma) = -\big((\mu - c)^2 + \sigma^2\big), \qquad
+        \frac{\partial J}{\partial \mu} = -2(\mu - c), \qquad
+        \frac{\partial J}{\partial \log\sigma} = -2\sigma^2,
+
+    and the scores, with :math:`z = (a - \mu)/\sigma`, are
+
+    .. math::
+
+        \frac{\partial \log p}{\partial \mu} = \frac{z}{\sigma}, \qquad
+        \frac{\partial \log p}{\partial \log\sigma} = z^2 - 1.
+
+    Parameters are always ordered ``(mu, log_sigma)``.
+
+    Args:
+        c: the target action :math:`c` (finite).
+    """
+
+    c: float = 0.0
+
+    def __post_init__(self) -> None:
+        c = self.c
+        if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)):
+            raise TypeError(f"c must be a finite number, got {type(c).__name__}")
+        if not math.isfinite(c):
+            raise ValueError(f"c must be finite, got {c}")
+        object.__setattr__(self, "c", float(c))
+
+    @staticmethod
+    def _params(mu: Any, log_sigma: Any) -> tuple[float, float]:
+        return (
+            float(_param_array("mu", mu, ())),
+            float(_param_array("log_sigma", log_sigma, ())),
+        )
+
+    def reward(self, actions: Any) -> Any:
+        r""":math:`r(a) = -(a - c)^2`, elementwise; numpy in -> numpy out, torch in -> torch out."""
+        if is_torch(actions):
+            return -((actions - self.c) ** 2)
+        return -((to_numpy(actions, "actions", dtype=np.float64) - self.c) ** 2)
+
+    def objective(self, mu: Any, log_sigma: Any) -> float:
+        r""":math:`J = -((\mu - c)^2 + \sigma^2)`."""
+        mu, log_sigma = self._params(mu, log_sigma)
+        return -((mu - self.c) ** 2 + math.exp(2 * log_sigma))
+
+    def gradient(self, mu: Any, log_sigma: Any) -> np.ndarray:
+        r""":math:`(\partial J/\partial\mu, \partial J/\partial\log\sigma) = (-2(\mu - c), -2\sigma^2)`, shape ``(2,)``."""
+        mu, log_sigma = self._params(mu, log_sigma)
+        return np.array([-2.0 * (mu - self.c), -2.0 * math.exp(2 * log_sigma)])
+
+    def distribution(self, mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.distributions.Normal:
+        r"""The policy :math:`\mathcal N(\mu, \sigma^2)`; keeps autograd through both parameters."""
+        if not isinstance(mu, torch.Tensor):
+            mu = _param_tensor("mu", mu, ())
+        if not isinstance(log_sigma, torch.Tensor):
+            log_sigma = _param_tensor("log_sigma", log_sigma, ())
+        for name, p in (("mu", mu), ("log_sigma", log_sigma)):
+            if p.ndim != 0:
+                raise ValueError(f"{name} must be a scalar tensor, got shape {tuple(p.shape)}")
+        return torch.distributions.Normal(mu, log_sigma.exp())
+
+    def sample(
+        self, mu: Any, log_sigma: Any, n: int, seed: int | torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Draw :math:`a_i \sim \mathcal N(\mu, \sigma^2)` and rewards :math:`r(a_i)`, i = 1..n.
+
+        Returns:
+            ``(actions, rewards)``, two float tensors of shape ``(n,)`` (float64 unless
+            ``mu`` is a float tensor, whose dtype is kept).
+        """
+        mu_t = _param_tensor("mu", mu, ())
+        log_sigma_t = _param_tensor("log_sigma", log_sigma, ()).to(mu_t.dtype)
+        n = check_positive_int("n", n)
+        noise = torch.randn(n, generator=_generator(seed), dtype=mu_t.dtype)
+        actions = mu_t + log_sigma_t.exp() * noise
+        return actions, self.reward(actions)
+
+    def scores(self, mu: Any, log_sigma: Any, actions: Any) -> np.ndarray:
+        r"""Closed-form scores :math:`(z/\sigma,\; z^2 - 1)` per action, shape ``(n, 2)``."""
+        mu, log_sigma = self._params(mu, log_sigma)
+        a = to_numpy(actions, "actions", dtype=np.float64)
+        if a.ndim != 1:
+            raise ValueError(f"actions must be 1-D with shape (n,), got shape {a.shape}")
+        sigma = math.exp(log_sigma)
+        z = (a - mu) / sigma
+        return np.stack([z / sigma, z**2 - 1.0], axis=1)
+
+    def estimate_variance(self, mu: Any, log_sigma: Any) -> np.ndarray:
+        r"""Per-parameter variance of the one-sample estimate :math:`r(a)\,\nabla\log p(a)`, shape ``(2,)``.
+
+        With :math:`d = \mu - c` and Gaussian moments :math:`\mathbb E z^{2k} = (2k-1)!!`,
+
+        .. math::
+
+            \operatorname{Var}[\hat g_\mu] = \frac{d^4 + 14 d^2\sigma^2 + 15\sigma^4}{\sigma^2},
+            \qquad
+            \operatorname{Var}[\hat g_{\log\sigma}] = 2d^4 + 60 d^2\sigma^2 + 74\sigma^4.
+
+        An N-sample average has this variance divided by N.
+        """
+        mu, log_sigma = self._params(mu, log_sigma)
+        d = mu - self.c
+        s2 = math.exp(2 * log_sigma)
+        var_mu = (d**4 + 14 * d**2 * s2 + 15 * s2**2) / s2
+        var_log_sigma = 2 * d**4 + 60 * d**2 * s2 + 74 * s2**2
+        return np.array([var_mu, var_log_sigma])
+
+
+# ------------------------------------------------------------ Chapter 5: variance
+
+
+def flat_grad(
+    loss: torch.Tensor, params: Iterable[torch.Tensor], *, retain_graph: bool = False
+) -> torch.Tensor:
+    r"""The gradient :math:`\nabla_\theta L` of a scalar as one flat vector (Chapter 5).
+
+    Uses ``torch.autograd.grad``, so no parameter's ``.grad`` is read or written.
+    Parameters that ``loss`` does not depend on get zeros: their gradient is zero.
+
+    Args:
+        loss: scalar tensor (shape ``()`` or one element) that requires grad.
+        params: tensors, e.g. ``policy.parameters()``; the order sets the layout.
+        retain_graph: keep the graph to differentiate ``loss`` again.
+
+    Returns:
+        1-D tensor of length :math:`\sum_j \text{numel}(\theta_j)`.
+    """
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(f"loss must be a scalar torch.Tensor, got {type(loss).__name__}")
+    if loss.numel() != 1:
+        raise ValueError(
+            f"loss must be a scalar, got shape {tuple(loss.shape)}; reduce it first "
+            "(e.g. loss.mean())"
+        )
+    if not loss.requires_grad:
+        raise ValueError(
+            "loss does not require grad: it was computed without autograd "
+            "(under torch.no_grad(), from detached tensors, or from numpy)"
+        )
+    if isinstance(params, torch.Tensor):
+        params = [params]
+    params = list(params)
+    if not params:
+        raise ValueError("params is empty; pass e.g. list(policy.parameters())")
+    for i, p in enumerate(params):
+        if not isinstance(p, torch.Tensor):
+            raise TypeError(f"params[{i}] must be a torch.Tensor, got {type(p).__name__}")
+        if not p.requires_grad:
+            raise ValueError(f"params[{i}] does not require grad; call .requires_grad_() on it")
+    grads = torch.autograd.grad(
+        loss.reshape(()), params, retain_graph=retain_graph, allow_unused=True
+    )
+    return torch.cat(
+        [
+            (torch.zeros_like(p) if g is None else g).reshape(-1)
+            for p, g in zip(params, grads, strict=True)
+        ]
+    )
+
+
+def _estimate_to_numpy(estimate: Any, repeat: int) -> np.ndarray:
+    name = f"estimate_fn(seed) for repeat {repeat}"
+    if isinstance(estimate, (list, tuple)):
+        if not estimate:
+            raise ValueError(f"{name} returned an empty sequence")
+        parts = [to_numpy(e, name, dtype=np.float64).reshape(-1) for e in estimate]
+        flat = np.concatenate(parts)
+    elif is_torch(estimate) or isinstance(estimate, np.ndarray):
+        flat = to_numpy(estimate, name, dtype=np.float64).reshape(-1)
+    else:
+        raise TypeError(
+            f"{name} must return a tensor, a numpy array or a list of tensors, "
+            f"got {type(estimate).__name__}"
+        )
+    if flat.size == 0:
+        raise ValueError(f"{name} returned an empty gradient")
+    check_finite(name, flat)
+    return flat
+
+
+def gradient_variance(
+    estimate_fn: Callable[[int], Any],
+    repeats: int,
+    *,
+    seed: int = 0,
+    reduction: Literal["total", "per_parameter"] = "total",
+    return_mean: bool = False,
+) -> float | np.ndarray | tuple[float | np.ndarray, np.ndarray]:
+    r"""Empirical variance of a gradient estimator over independent batches (Chapter 5).
+
+    Calls ``estimate_fn`` ``repeats`` = M times with independent seeds, flattens each
+    estimate :math:`\hat g^{(m)} \in \mathbb R^P` and returns the unbiased sample variance
+
+    .. math::
+
+        \hat\sigma_j^2 = \frac{1}{M-1} \sum_{m=1}^{M} \big(\hat g^{(m)}_j - \bar g_j\big)^2,
+        \qquad
+        \text{total} = \sum_{j=1}^{P} \hat\sigma_j^2
+        = \operatorname{tr}\widehat{\operatorname{Cov}}[\hat g],
+
+    the yardstick Chapter 5 uses to compare baselines, reward-to-go and discounting
+    (lower is better at equal bias).
+
+    Args:
+        estimate_fn: ``estimate_fn(seed: int)`` returns one estimate computed from a fresh
+            batch drawn with that seed: a tensor, a numpy array, or a list/tuple of tensors
+            (e.g. ``torch.autograd.grad`` over a policy's parameters). Every call must
+            return the same number of entries.
+        repeats: M >= 2 independent batches.
+        seed: master seed; the M seeds come from ``numpy.random.SeedSequence(seed).spawn``,
+            so they are independent streams and reproducible.
+        reduction: ``"total"`` for the sum over parameters (a float), ``"per_parameter"``
+            for the ``(P,)`` array of variances.
+        return_mean: also return the mean estimate :math:`\bar g`, shape ``(P,)``.
+
+    Returns:
+        The variance, or ``(variance, mean)`` when ``return_mean`` is true.
+    """
+    if not callable(estimate_fn):
+        raise TypeError(f"estimate_fn must be callable, got {type(estimate_fn).__name__}")
+    repeats = check_positive_int("repeats", repeats)
+    if repeats < 2:
+        raise ValueError("repeats must be >= 2: a variance needs at least two estimates")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a non-negative int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    if reduction not in ("total", "per_parameter"):
+        raise ValueError(f"reduction must be 'total' or 'per_parameter', got {reduction!r}")
+    if not isinstance(return_mean, bool):
+        raise TypeError(f"return_mean must be a bool, got {type(return_mean).__name__}")
+
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(repeats)]
+    estimates = []
+    for m, s in enumerate(seeds):
+        flat = _estimate_to_numpy(estimate_fn(s), m)
+        if estimates and flat.shape != estimates[0].shape:
+            raise ValueError(
+                f"estimate_fn returned {flat.size} entries for repeat {m} but "
+                f"{estimates[0].size} for repeat 0; every estimate must have the same size"
+            )
+        estimates.append(flat)
+    stacked = np.stack(estimates)
+    per_parameter = stacked.var(axis=0, ddof=1)
+    variance = float(per_parameter.sum()) if reduction == "total" else per_parameter
+    if return_mean:
+        return variance, stacked.mean(axis=0)
+    return variance
+
+
+# ------------------------------------------------ Chapter 8: importance sampling
+
+
+def _log_ratio(log_probs: Any, old_log_probs: Any, time_major: bool) -> tuple[Any, bool]:
+    """``log_probs - old_log_probs`` in the family of ``log_probs`` (old side as a constant)."""
+    new = _checked_numpy("log_probs", log_probs)
+    old = _checked_numpy("old_log_probs", old_log_probs)
+    if time_major:
+        check_time_major("log_probs", new)
+    check_same_shape(log_probs=new, old_log_probs=old)
+    if is_torch(log_probs):
+        _require_tensor("log_probs", log_probs)
+        return log_probs - _like(old, log_probs), True
+    return new - old, False
+
+
+def importance_weights(log_probs: Any, old_log_probs: Any) -> Any:
+    r"""Per-step importance ratios (Chapter 8).
+
+    .. math::
+
+        \rho_t = \frac{\pi_\theta(a_t \mid s_t)}{\pi_{\theta_\text{old}}(a_t \mid s_t)}
+        = \exp\big(\log\pi_\theta(a_t \mid s_t) - \log\pi_{\theta_\text{old}}(a_t \mid s_t)\big).
+
+    Args:
+        log_probs: :math:`\log\pi_\theta(a_t \mid s_t)`, any non-empty shape such as ``(T,)``,
+            ``(T, N)`` or a flattened minibatch ``(B,)``.
+        old_log_probs: :math:`\log\pi_{\theta_\text{old}}(a_t \mid s_t)` of the behaviour
+            policy, exactly the same shape; treated as a constant.
+
+    Returns:
+        :math:`\rho`, same shape. numpy ``log_probs`` give a float64 array; a torch
+        ``log_probs`` gives a tensor that keeps autograd through ``log_probs``.
+    """
+    log_ratio, torch_out = _log_ratio(log_probs, old_log_probs, time_major=False)
+    return log_ratio.exp() if torch_out else np.exp(log_ratio)
+
+
+def trajectory_importance_weights(log_probs: Any, old_log_probs: Any, dones: Any) -> Any:
+    r"""Cumulative importance weights within each episode, computed in log space (Chapter 8).
+
+    .. math::
+
+        w_t = \prod_{k=t_0}^{t} \rho_k
+        = \exp\Big(\sum_{k=t_0}^{t} \big(\log\pi_\theta(a_k \mid s_k)
+        - \log\pi_{\theta_\text{old}}(a_k \mid s_k)\big)\Big),
+
+    where :math:`t_0` is the first step of the episode containing :math:`t` (the first
+    row of the batch, or the step after the latest ``done`` before :math:`t`). Summing log
+    ratios before one ``exp`` keeps :math:`w_t` finite whenever its true value is, even
+    when a running product of ratios would overflow to ``inf`` or underflow to 0 on the
+    way; values beyond the float range still become ``inf`` or 0, faithfully.
+
+    Args:
+        log_probs: :math:`\log\pi_\theta(a_t \mid s_t)`, time-major ``(T,)`` or ``(T, N)``.
+        old_log_probs: :math:`\log\pi_{\theta_\text{old}}(a_t \mid s_t)`, same shape; constant.
+        dones: ``True`` where step :math:`t` ends its episode (``terminated | truncated``),
+            same shape; bools or 0/1.
+
+    Returns:
+        :math:`w`, same shape; numpy in -> float64 numpy out, torch in -> torch out
+        (differentiable through ``log_probs``).
+    """
+    log_ratio, torch_out = _log_ratio(log_probs, old_log_probs, time_major=True)
+    done = check_bool_flags("dones", to_numpy(dones, "dones"))
+    check_same_shape(log_probs=log_ratio, dones=done)
+    if torch_out:
+        starts_fresh = torch.as_tensor(done, device=log_ratio.device)
+        zero = torch.zeros((), dtype=log_ratio.dtype, device=log_ratio.device)
+        where, stack = torch.where, torch.stack
+    else:
+        starts_fresh, zero, where, stack = done, 0.0, np.where, np.stack
+    log_w = [log_ratio[0]]
+    for t in range(1, log_ratio.shape[0]):
+        # a done at t-1 means step t opens a new episode: its product restarts
+        log_w.append(where(starts_fresh[t - 1], zero, log_w[-1]) + log_ratio[t])
+    log_w = stack(log_w)
+    return log_w.exp() if torch_out else np.exp(log_w)
+
+
+def importance_weighted_objective(log_probs: Any, old_log_probs: Any, advantages: Any) -> Any:
+    r"""Importance-sampled surrogate objective on data from :math:`\pi_{\theta_\text{old}}` (Chapter 8).
+
+    .. math::
+
+        \hat J(\theta) = \frac{1}{B} \sum_t \rho_t\, \hat A_t,
+        \qquad \rho_t = \exp\big(\log\pi_\theta(a_t \mid s_t) - \log\pi_{\theta_\text{old}}(a_t \mid s_t)\big),
+
+    whose gradient at :math:`\theta = \theta_\text{old}` is the on-policy policy gradient.
+
+    Args:
+        log_probs: :math:`\log\pi_\theta(a_t \mid s_t)`, any non-empty shape (torch keeps autograd).
+        old_log_probs: behaviour log-probabilities, same shape, constant.
+        advantages: :math:`\hat A_t`, same shape, constant (detached).
+
+    Returns:
+        Scalar to maximise: a torch scalar for torch ``log_probs``, else a float.
+    """
+    ratio = importance_weights(log_probs, old_log_probs)
+    adv = _checked_numpy("advantages", advantages)
+    check_same_shape(log_probs=ratio, advantages=adv)
+    if isinstance(ratio, torch.Tensor):
+        return (ratio * _like(advantages, ratio)).mean()
+    return float((ratio * adv).mean())
+
+
+def importance_weighted_loss(log_probs: Any, old_log_probs: Any, advantages: Any) -> Any:
+    r"""Negative of :func:`importance_weighted_objective`, to minimise (Chapter 8).
+
+    .. math::
+
+        L(\theta) = -\frac{1}{B} \sum_t \rho_t\, \hat A_t.
+    """
+    return -importance_weighted_objective(log_probs, old_log_probs, advantages)
