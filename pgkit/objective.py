@@ -1,0 +1,232 @@
+"""Monte Carlo estimates of the policy-gradient objective J(theta) (Chapter 1).
+
+Chapter 1 defines the objective as the expected return of a trajectory drawn
+from the policy,
+
+    J(theta) = E_{tau ~ p_theta}[ R(tau) ],    R(tau) = sum_{t=0}^{H-1} gamma^t r_t,
+
+and estimates it by running whole episodes and averaging their returns:
+
+    J(theta) ~= J_hat = (1/N) sum_{i=1}^N R(tau_i),    SE(J_hat) = s / sqrt(N),
+
+where s is the sample standard deviation of the N returns.
+
+``episode_returns`` produces the returns R(tau_1), ..., R(tau_N);
+``mc_estimate`` turns them into (J_hat, SE).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from pgkit.validation import (
+    check_finite,
+    check_positive_int,
+    check_unit_interval,
+    to_numpy,
+)
+
+__all__ = ["episode_returns", "mc_estimate"]
+
+Act = Callable[[np.ndarray, np.random.Generator], Any]
+
+
+def _env_seed_and_rng(seed: int) -> tuple[int, np.random.Generator]:
+    """Split ``seed`` into an environment seed and the policy's random generator.
+
+    Gymnasium seeds an environment with ``Generator(PCG64(SeedSequence(seed)))``,
+    which is exactly ``np.random.default_rng(seed)``. Handing the same integer to
+    both would make the policy's coin flips a copy of the environment's
+    initial-state draws, so both streams are spawned as independent children.
+    """
+    env_sequence, policy_sequence = np.random.SeedSequence(seed).spawn(2)
+    env_seed = int(env_sequence.generate_state(1, dtype=np.uint32)[0])
+    return env_seed, np.random.default_rng(policy_sequence)
+
+
+def _make_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+    if not isinstance(env_id, str):
+        raise TypeError(
+            f"env_id must be a string such as 'CartPole-v1', got {type(env_id).__name__}"
+        )
+    if env_id.startswith("pgkit/"):
+        importlib.import_module("pgkit.envs")  # registers the book's own environments
+    try:
+        spec = gym.spec(env_id)
+    except gym.error.Error as e:
+        raise ValueError(
+            f"env_id {env_id!r} is not a registered gymnasium environment ({e}); "
+            "check the spelling and version suffix, e.g. 'CartPole-v1'"
+        ) from e
+    # The native vectorised CartPole steps all copies in one numpy call; other
+    # environments fall back to a loop over copies with the same autoreset rule.
+    mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    if envs.metadata.get("autoreset_mode") != gym.vector.AutoresetMode.NEXT_STEP:
+        envs.close()
+        raise ValueError(
+            f"env_id {env_id!r} builds a vector env without NEXT_STEP autoreset, "
+            "which episode_returns relies on to tell reset steps apart"
+        )
+    return envs
+
+
+def episode_returns(
+    act: Act,
+    env_id: str = "CartPole-v1",
+    *,
+    episodes: int,
+    seed: int = 0,
+    gamma: float = 1.0,
+    num_envs: int | None = None,
+) -> np.ndarray:
+    """Run ``episodes`` whole episodes of a policy and return one return per episode.
+
+    For each episode tau_i the return is
+
+        R(tau_i) = sum_{t=0}^{H_i - 1} gamma^t r_t,
+
+    with H_i the episode's length (it ends when the environment terminates or
+    truncates it). ``gamma = 1`` (the default) gives the undiscounted return of
+    Chapter 1; ``mc_estimate`` turns these returns into an estimate of J(theta).
+
+    Args:
+        act: the policy, a plain function ``act(obs, rng) -> actions``. ``obs`` is a
+            batch of observations of shape ``(B, *obs_shape)`` and ``rng`` a
+            ``numpy.random.Generator`` for stochastic policies; it must return ``B``
+            actions, shape ``(B, *action_shape)``. It is only ever called on
+            observations from which an action is actually taken.
+        env_id: a registered gymnasium id ("pgkit/..." ids register themselves).
+        episodes: N, the number of episodes (>= 1).
+        seed: seeds the environment's initial states and ``rng``; equal arguments
+            give identical returns.
+        gamma: discount factor in [0, 1].
+        num_envs: environment copies stepped side by side; default ``min(episodes, 256)``.
+            Copy k runs a fixed quota of consecutive episodes (the quotas add up to
+            ``episodes``), so the returns depend on it.
+
+    Returns:
+        float64 array of shape ``(episodes,)``, ordered copy by copy and, within a
+        copy, episode by episode. Every episode is a fresh draw from p_theta, so any
+        slice of the array is an unbiased sample too.
+
+    Raises:
+        ValueError: ``episodes`` or ``num_envs`` < 1, ``gamma`` outside [0, 1], an
+            unknown ``env_id``, or ``act`` returning the wrong number of actions or
+            actions outside the action space.
+    """
+    episodes = check_positive_int("episodes", episodes)
+    num_envs = min(episodes, 256) if num_envs is None else check_positive_int("num_envs", num_envs)
+    gamma = check_unit_interval("gamma", gamma)
+    if not callable(act):
+        raise TypeError(
+            f"act must be a function act(obs, rng) -> actions, got {type(act).__name__}"
+        )
+
+    # Stopping at the first N episodes to finish would over-sample short ones
+    # (they finish first); a fixed quota per copy keeps every episode unbiased.
+    quota = np.full(num_envs, episodes // num_envs)
+    quota[: episodes % num_envs] += 1
+    returns_per_env: list[list[float]] = [[] for _ in range(num_envs)]
+
+    env_seed, rng = _env_seed_and_rng(seed)
+    envs = _make_envs(env_id, num_envs)
+    try:
+        obs, _ = envs.reset(seed=env_seed)
+        running_return = np.zeros(num_envs)
+        discount = np.ones(num_envs)
+        # Under NEXT_STEP autoreset the step after an episode ends only resets that
+        # copy: its action is ignored and its reward is not part of any episode.
+        resetting = np.zeros(num_envs, dtype=bool)
+        finished = np.zeros(num_envs, dtype=int)
+        while (finished < quota).any():
+            acting = ~resetting
+            actions = np.zeros(envs.action_space.shape, dtype=envs.action_space.dtype)
+            if acting.any():
+                actions[acting] = _checked_actions(act, obs[acting], rng, envs)
+            obs, rewards, terminated, truncated, _ = envs.step(actions)
+
+            running_return[acting] += discount[acting] * rewards[acting]
+            discount[acting] *= gamma
+            ended = acting & (terminated | truncated)
+            for k in np.flatnonzero(ended):
+                if finished[k] < quota[k]:
+                    returns_per_env[k].append(float(running_return[k]))
+                finished[k] += 1
+            running_return[ended] = 0.0
+            discount[ended] = 1.0
+            resetting = ended
+    finally:
+        envs.close()
+    return np.concatenate([np.asarray(r, dtype=np.float64) for r in returns_per_env])
+
+
+def _checked_actions(
+    act: Act, obs: np.ndarray, rng: np.random.Generator, envs: gym.vector.VectorEnv
+) -> np.ndarray:
+    actions = np.asarray(act(obs, rng))
+    expected = (len(obs), *envs.single_action_space.shape)
+    if actions.shape != expected:
+        raise ValueError(
+            f"act returned actions of shape {actions.shape} for {len(obs)} observations; "
+            f"it must return one action per observation, shape {expected}"
+        )
+    space = envs.single_action_space
+    if isinstance(space, gym.spaces.Box):
+        # Bounds are the environment's business (many clip); only the dtype must fit.
+        return actions.astype(space.dtype, copy=False)
+    if isinstance(space, gym.spaces.Discrete):
+        # Checked directly: building a batched space every step costs more than the step.
+        valid = actions.dtype.kind in "biu" and bool(
+            np.all((actions >= space.start) & (actions < space.start + space.n))
+        )
+    else:
+        valid = all(space.contains(a) for a in actions)
+    if not valid:
+        shown = np.unique(actions)[:5].tolist()
+        raise ValueError(
+            f"act returned actions outside the action space {space} (dtype {actions.dtype}, "
+            f"values include {shown}); return integers (or booleans) that the space contains"
+        )
+    return actions
+
+
+def mc_estimate(returns: Any) -> tuple[float, float]:
+    """Monte Carlo estimate of J(theta) and its standard error from episode returns.
+
+        J_hat = (1/N) sum_{i=1}^N R(tau_i),
+        SE    = s / sqrt(N),   s^2 = (1/(N-1)) sum_i (R(tau_i) - J_hat)^2.
+
+    SE is the standard deviation of J_hat over repeated batches of N episodes,
+    estimated from one batch (Chapter 1): it shrinks like 1/sqrt(N).
+
+    Args:
+        returns: shape ``(N,)``, N >= 2, one return per independent episode (numpy
+            array, torch tensor or list).
+
+    Returns:
+        ``(J_hat, SE)`` as Python floats.
+
+    Raises:
+        ValueError: ``returns`` not one-dimensional, with fewer than 2 entries, or
+            holding NaN or infinite values.
+    """
+    returns = to_numpy(returns, "returns", dtype=np.float64)
+    if returns.ndim != 1:
+        raise ValueError(
+            f"returns must be one-dimensional, shape (N,), one return per episode; got shape "
+            f"{returns.shape}. Flatten it explicitly if every entry is an episode return"
+        )
+    if returns.shape[0] < 2:
+        raise ValueError(
+            f"returns holds {returns.shape[0]} episode return(s); the standard error needs "
+            "at least 2 (collect more episodes)"
+        )
+    check_finite("returns", returns)
+    n = returns.shape[0]
+    return float(returns.mean()), float(returns.std(ddof=1) / np.sqrt(n))
