@@ -1,0 +1,1695 @@
+"""Checkers for the chapters' exercises: call your function, compare with pgkit, explain.
+
+Every chapter ends with exercises that ask you to write one of pgkit's functions
+yourself. ``check_<name>(fn)`` calls your ``fn`` on a fixed list of cases, from the
+smallest (T = 1) to larger (T, N) batches with episodes ending in the middle and on
+the last step, compares each answer with pgkit's own implementation
+(``np.allclose`` with rtol 1e-5, atol 1e-6) and prints a short verdict. When a
+case fails it shows the smallest failing input, the expected and the returned
+values, and a hint found by comparing your answer with the answers of known
+mistakes (no reset at an episode end, ``gamma ** t`` for ``gamma ** (t' - t)``, a
+missing ``lam``, ...). A checker returns True when every case passes.
+
+Your function may return a numpy array, a torch tensor or a list. It is called
+with positional arguments in the documented order; array inputs are numpy arrays
+(torch tensors for the Chapter 3 and 4 exercises) and episode flags are booleans.
+The cases come from a fixed seed, so the output is the same on every run.
+
+    >>> from pgkit.exercises import check_discounted_returns
+    >>> check_discounted_returns(my_discounted_returns)   # doctest: +SKIP
+
+``EXERCISES`` lists every exercise with its chapter and signature, for the command
+line and the workbook.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pgkit.validation import is_torch
+
+__all__ = [
+    "EXERCISES",
+    "Exercise",
+    "check_bandit_gradient",
+    "check_discounted_returns",
+    "check_gae",
+    "check_gaussian_log_likelihood",
+    "check_importance_weights",
+    "check_mc_estimate",
+    "check_n_step_returns",
+    "check_reward_to_go",
+    "check_surrogate_loss",
+]
+
+RTOL = 1e-5
+ATOL = 1e-6
+_SEED = 20240611
+
+Inputs = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- framework
+
+
+class _BadOutput(Exception):
+    """The reader's function returned something that is not an answer of the right kind."""
+
+
+@dataclass(frozen=True)
+class _Case:
+    label: str
+    inputs: Inputs  # passed positionally, in this order; keys starting with "_" are settings
+
+
+@dataclass(frozen=True)
+class _Problem:
+    name: str
+    signature: str
+    covers: str
+    reference: Callable[[Inputs], np.ndarray]
+    # Known mistakes, most specific first: (hint, the mistaken answer or None if it
+    # does not apply to this case).
+    mistakes: tuple[tuple[str, Callable[[Inputs], np.ndarray | None]], ...]
+    fallback: Callable[[np.ndarray | None, np.ndarray, Inputs], str]
+    run: Callable[[Callable[..., Any], Inputs], np.ndarray] | None = None
+    show: Callable[[np.ndarray], str] | None = None
+    time_major: bool = False  # cases go from (T,) arrays to (T, N) batches
+
+
+@dataclass(frozen=True)
+class _Failure:
+    case: _Case
+    expected: np.ndarray
+    got: np.ndarray | None  # None when the function raised or returned junk
+    problem: str | None  # what went wrong when got is None (or the shapes differ)
+
+
+def _as_array(out: Any) -> np.ndarray:
+    """The reader's answer as a float array; _BadOutput if it is not numbers."""
+    if out is None:
+        raise _BadOutput("your function returned None: did you forget the `return` statement?")
+    if is_torch(out):
+        out = out.detach().cpu()
+        out = (out.double() if out.is_floating_point() else out).numpy()
+    elif isinstance(out, (list, tuple)):
+        try:
+            out = np.asarray([_as_array(x) for x in out])
+        except ValueError as e:
+            raise _BadOutput(f"your function returned a ragged {type(out).__name__}: {e}") from e
+    elif not isinstance(out, (np.ndarray, np.generic, int, float)):
+        raise _BadOutput(
+            f"your function returned a {type(out).__name__}; return a numpy array, "
+            "a torch tensor or a list of numbers"
+        )
+    arr = np.asarray(out)
+    if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.float64)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise _BadOutput(f"your function returned values of dtype {arr.dtype}; expected numbers")
+    return arr.astype(np.float64)
+
+
+def _fresh(value: Any) -> Any:
+    """A copy, so a function that edits its inputs in place cannot spoil later cases."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if is_torch(value):
+        return value.detach().clone()
+    return value
+
+
+def _arguments(inputs: Inputs) -> Inputs:
+    return {k: v for k, v in inputs.items() if not k.startswith("_")}
+
+
+def _call_positionally(fn: Callable[..., Any], inputs: Inputs) -> np.ndarray:
+    return _as_array(fn(*(_fresh(v) for v in _arguments(inputs).values())))
+
+
+def _describe(out: Any) -> str:
+    if isinstance(out, (tuple, list)):
+        return f"a {type(out).__name__} of {len(out)} values"
+    shape = getattr(out, "shape", None)
+    return type(out).__name__ + ("" if shape is None else f" of shape {tuple(shape)}")
+
+
+def _matches(got: np.ndarray, answer: np.ndarray) -> bool:
+    return got.shape == answer.shape and bool(
+        np.allclose(got, answer, rtol=RTOL, atol=ATOL, equal_nan=True)
+    )
+
+
+def _fmt(value: Any) -> str:
+    if is_torch(value):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    arr = np.asarray(value)
+    if arr.dtype == bool:
+        arr = arr.astype(int)  # 0/1 keeps (T, N) flag tables narrow
+    elif np.issubdtype(arr.dtype, np.floating):
+        arr = np.round(arr, 4) + 0.0  # + 0.0 turns -0.0 into 0.0
+    with np.printoptions(
+        precision=4, suppress=True, threshold=24, edgeitems=3, linewidth=90, floatmode="maxprec"
+    ):
+        return np.array2string(arr, separator=", ")
+
+
+def _lines(name: str, text: str, width: int) -> list[str]:
+    head = f"    {name:<{width}} = "
+    rows = text.splitlines()
+    return [head + rows[0]] + [" " * len(head) + row for row in rows[1:]]
+
+
+def _first_difference(got: np.ndarray, expected: np.ndarray) -> str | None:
+    if got.shape != expected.shape or expected.size <= 4:
+        return None
+    close = np.isclose(got, expected, rtol=RTOL, atol=ATOL)
+    index = tuple(int(i) for i in np.argwhere(~close)[0])
+    where = index[0] if len(index) == 1 else index
+    return (
+        f"first difference at index {where}: expected {expected[index]:.6g}, got {got[index]:.6g}"
+    )
+
+
+def _hint(problem: _Problem, failures: list[_Failure]) -> str:
+    """Name the known mistake that reproduces the reader's answer.
+
+    The mistake must reproduce the displayed (smallest) failing case; among those,
+    the one that reproduces the most failing cases wins, since small cases can
+    make two different mistakes look alike.
+    """
+    first = failures[0]
+    if first.got is None:
+        return first.problem or ""
+    best, best_count = None, 0
+    for hint, mistaken in problem.mistakes:
+        count = 0
+        for failure in failures:
+            if failure.got is None:
+                continue
+            answer = mistaken(failure.case.inputs)
+            if answer is not None and _matches(failure.got, np.asarray(answer, float)):
+                count += 1
+            elif failure is first:
+                break
+        else:
+            if count > best_count:
+                best, best_count = hint, count
+    if best is not None:
+        return best
+    return problem.fallback(first.got, first.expected, first.case.inputs)
+
+
+def _check(problem: _Problem, cases: list[_Case], fn: Any) -> bool:
+    title = f"check_{problem.name}"
+    if not callable(fn):
+        print(f"{title}: expected your function, got {type(fn).__name__} {fn!r:.40}")
+        return False
+    run = problem.run or _call_positionally
+    failures: list[_Failure] = []
+    for case in cases:
+        expected = np.asarray(problem.reference(case.inputs), dtype=np.float64)
+        try:
+            # The reader's numpy may warn (overflow, division by zero); the verdict
+            # below says what went wrong, so the warnings would only be noise.
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                got = run(fn, case.inputs)
+        except _BadOutput as e:
+            failures.append(_Failure(case, expected, None, str(e)))
+            continue
+        except Exception as e:  # any error in the reader's code is part of the verdict
+            message = f"your function raised {type(e).__name__}: {e}"
+            batched = any(np.ndim(v) == 2 for v in _arguments(case.inputs).values())
+            if problem.time_major and batched and not failures:
+                message += (
+                    "\n  the smaller (T,) cases passed: make each step work on a whole row of N "
+                    "environments, e.g. np.where(dones[t], 0.0, G) instead of `if dones[t]:`"
+                )
+            if isinstance(e, TypeError):
+                message += f"\n  expected signature: {problem.signature}"
+            if "bool" in str(e) and "operator" in str(e):
+                message += (
+                    "\n  episode flags arrive as booleans: use `~flags`, or convert with "
+                    "flags.astype(float) (numpy) / flags.float() (torch) before `1 - flags`"
+                )
+            failures.append(_Failure(case, expected, None, message))
+            continue
+        if got.shape != expected.shape:
+            failures.append(
+                _Failure(
+                    case,
+                    expected,
+                    got,
+                    f"your function returned shape {got.shape}, expected {expected.shape}",
+                )
+            )
+        elif not np.allclose(got, expected, rtol=RTOL, atol=ATOL):
+            failures.append(_Failure(case, expected, got, None))
+
+    passed = len(cases) - len(failures)
+    if not failures:
+        print(f"{title}: all {len(cases)} cases passed. Well done!")
+        print(f"  covered: {problem.covers}")
+        return True
+
+    first = failures[0]
+    show = problem.show or _fmt
+    print(f"{title}: {passed} of {len(cases)} cases passed. Smallest failing case:")
+    print(f"  {first.case.label}")
+    arguments = _arguments(first.case.inputs)
+    width = max(len(name) for name in arguments)
+    for name, value in arguments.items():
+        print("\n".join(_lines(name, _fmt(value), width)))
+    width = max(width, len("expected"))
+    print("\n".join(_lines("expected", show(first.expected), width)))
+    if first.got is not None:
+        print("\n".join(_lines("got", show(first.got), width)))
+        if first.problem:
+            print(f"  {first.problem}")
+        elif problem.show is None:
+            where = _first_difference(first.got, first.expected)
+            if where:
+                print(f"  {where}")
+    with np.errstate(all="ignore"):  # some mistakes produce NaN (log of a negative sigma)
+        hint = _hint(problem, failures)
+    if hint:
+        print(("  hint: " if first.got is not None else "  ") + hint)
+    return False
+
+
+# --------------------------------------------------------------------------- array helpers
+
+
+def _backward(x: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """y_t = x_t + coef_t * y_{t+1} along time (axis 0), with y_T = 0."""
+    y = np.zeros(x.shape)
+    carry = np.zeros(x.shape[1:])
+    for t in reversed(range(x.shape[0])):
+        carry = x[t] + coef[t] * carry
+        y[t] = carry
+    return y
+
+
+def _forward(x: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """y_t = x_t + coef_t * y_{t-1} along time (axis 0), with y_{-1} = 0."""
+    y = np.zeros(x.shape)
+    carry = np.zeros(x.shape[1:])
+    for t in range(x.shape[0]):
+        carry = x[t] + coef[t] * carry
+        y[t] = carry
+    return y
+
+
+def _shift_up(flags: np.ndarray) -> np.ndarray:
+    """flags_{t+1}, with 0 after the last row."""
+    out = np.zeros(flags.shape)
+    out[:-1] = flags[1:]
+    return out
+
+
+def _shift_down(flags: np.ndarray) -> np.ndarray:
+    """flags_{t-1}, with 0 before the first row."""
+    out = np.zeros(flags.shape)
+    out[1:] = flags[:-1]
+    return out
+
+
+def _steps_since_start(dones: np.ndarray) -> np.ndarray:
+    """k_t = number of steps since the first step of t's episode within the batch."""
+    ones = np.ones(dones.shape)
+    return _forward(ones, 1.0 - _shift_down(dones)) - 1.0
+
+
+def _transposed(compute: Callable[[Inputs], np.ndarray]) -> Callable[[Inputs], np.ndarray | None]:
+    """The mistake of running a time recursion along axis 1 of a (T, N) batch."""
+
+    def mistaken(inputs: Inputs) -> np.ndarray | None:
+        arrays = [v for v in inputs.values() if isinstance(v, np.ndarray)]
+        if arrays[0].ndim != 2:
+            return None
+        swapped = {k: v.T if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+        return compute(swapped).T
+
+    return mistaken
+
+
+_AXIS_HINT = (
+    "(T, N) arrays are time-major: run the recursion along axis 0 (time), separately "
+    "for each of the N columns"
+)
+_NONFINITE_HINT = "your answer contains NaN or inf; "
+_SHAPE_HINT = "return one value per time step: the same shape as rewards, (T,) or (T, N)"
+
+
+def _float(flags: np.ndarray) -> np.ndarray:
+    return np.asarray(flags, dtype=np.float64)
+
+
+def _r(rng: np.random.Generator, shape: Any) -> np.ndarray:
+    """Rewards or values with one decimal, so printed cases stay readable."""
+    return np.round(rng.normal(0.0, 1.0, size=shape), 1)
+
+
+def _flags(shape: tuple[int, ...], where: dict[Any, str]) -> tuple[np.ndarray, np.ndarray]:
+    """terminated, truncated with the given entries set ("term", "trunc" or "both")."""
+    terminated = np.zeros(shape, dtype=bool)
+    truncated = np.zeros(shape, dtype=bool)
+    for index, kind in where.items():
+        terminated[index] = kind in ("term", "both")
+        truncated[index] = kind in ("trunc", "both")
+    return terminated, truncated
+
+
+def _random_flags(
+    rng: np.random.Generator, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    ends = rng.random(shape) < 0.25
+    truncated = ends & (rng.random(shape) < 0.4)
+    terminated = ends & ~truncated
+    # Make sure every (T, N) case has both kinds of episode end.
+    terminated[1, 0], truncated[1, 0] = True, False
+    truncated[2, 1], terminated[2, 1] = True, False
+    return terminated, truncated
+
+
+def _values_pair(
+    rng: np.random.Generator, terminated: np.ndarray, truncated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """values V(s_t) and next_values V(s_{t+1}) as a rollout would produce them.
+
+    Inside an episode next_values[t] = values[t + 1] (the same state); after an
+    episode end s_{t+1} is the final observation, whose value is unrelated to the
+    next episode's first state, and the last row looks one step past the data.
+    """
+    values = _r(rng, terminated.shape)
+    other = _r(rng, terminated.shape)
+    next_values = np.empty(terminated.shape)
+    next_values[:-1] = values[1:]
+    next_values[-1] = other[-1]
+    next_values = np.where(terminated | truncated, other, next_values)
+    return values, next_values
+
+
+def _describe_ends(terminated: np.ndarray, truncated: np.ndarray) -> str:
+    parts = []
+    for t in range(len(terminated)):
+        if terminated[t] and truncated[t]:
+            parts.append(f"terminated and truncated at t = {t}")
+        elif terminated[t]:
+            parts.append(f"terminated at t = {t}")
+        elif truncated[t]:
+            parts.append(f"truncated at t = {t}")
+    return ", ".join(parts) if parts else "no episode end"
+
+
+# --------------------------------------------------------------------------- Chapter 1
+
+
+def _mc_reference(inputs: Inputs) -> np.ndarray:
+    from pgkit.objective import mc_estimate
+
+    return np.array(mc_estimate(inputs["returns"]))
+
+
+def _mc_mistake(se: Callable[[np.ndarray], float]) -> Callable[[Inputs], np.ndarray]:
+    def mistaken(inputs: Inputs) -> np.ndarray:
+        returns = inputs["returns"]
+        return np.array([returns.mean(), se(returns)])
+
+    return mistaken
+
+
+def _mc_run(fn: Callable[..., Any], inputs: Inputs) -> np.ndarray:
+    out = fn(inputs["returns"].copy())
+    pair = _as_array(list(out) if isinstance(out, tuple) else out)
+    if pair.shape != (2,):
+        raise _BadOutput(
+            f"your function returned {_describe(out)}; return the pair (mean, standard_error), "
+            "e.g. `return mean, standard_error`, both single numbers"
+        )
+    return pair
+
+
+def _mc_show(pair: np.ndarray) -> str:
+    return f"(mean, standard_error) = ({pair[0]:.6g}, {pair[1]:.6g})"
+
+
+def _mc_fallback(got: np.ndarray | None, expected: np.ndarray, inputs: Inputs) -> str:
+    if got is not None and not np.isclose(got[0], expected[0], rtol=RTOL, atol=ATOL):
+        return "the estimate of J is the plain average of the returns: np.mean(returns)"
+    return "the standard error is np.std(returns, ddof=1) / np.sqrt(len(returns))"
+
+
+_MC = _Problem(
+    name="mc_estimate",
+    signature="mc_estimate(returns) -> (mean, standard_error)",
+    covers="N = 2 to 500 returns, constant returns (SE = 0), large offsets",
+    reference=_mc_reference,
+    mistakes=(
+        (
+            "looks like ddof=0 (dividing by N): the sample standard deviation divides by "
+            "N - 1, np.std(returns, ddof=1)",
+            _mc_mistake(lambda x: x.std(ddof=0) / math.sqrt(len(x))),
+        ),
+        (
+            "looks like you divided s by N; the standard error is s / sqrt(N)",
+            _mc_mistake(lambda x: x.std(ddof=1) / len(x)),
+        ),
+        (
+            "forgot the square root: s^2 / N is the variance of the mean, "
+            "its standard error is sqrt(s^2 / N) = s / sqrt(N)",
+            _mc_mistake(lambda x: x.var(ddof=1) / len(x)),
+        ),
+        (
+            "forgot to divide by sqrt(N): s is the spread of single returns, "
+            "s / sqrt(N) the spread of their average",
+            _mc_mistake(lambda x: x.std(ddof=1)),
+        ),
+        (
+            "used the variance s^2 where the standard deviation s belongs",
+            _mc_mistake(lambda x: x.var(ddof=1) / math.sqrt(len(x))),
+        ),
+    ),
+    fallback=_mc_fallback,
+    run=_mc_run,
+    show=_mc_show,
+)
+
+
+def _mc_cases() -> list[_Case]:
+    rng = np.random.default_rng(_SEED + 1)
+    cases = [
+        _Case("N = 2 returns", {"returns": np.array([3.0, 5.0])}),
+        _Case("N = 3 returns", {"returns": np.array([1.0, 4.0, 10.0])}),
+        _Case("N = 4 equal returns (the standard error is 0)", {"returns": np.full(4, 7.5)}),
+    ]
+    for n, loc, scale in ((5, 0.0, 1.0), (10, -3.0, 2.0), (50, 20.0, 5.0), (500, 480.0, 30.0)):
+        returns = np.round(rng.normal(loc, scale, size=n), 2)
+        cases.append(_Case(f"N = {n} returns", {"returns": returns}))
+    return cases
+
+
+def check_mc_estimate(fn: Callable[..., Any]) -> bool:
+    """Exercise (Chapter 1): the Monte Carlo estimate of J(theta) and its standard error.
+
+    ``fn(returns) -> (mean, standard_error)`` with ``returns`` a 1-D numpy array of
+    episode returns: J_hat = (1/N) sum_i R(tau_i) and SE = s / sqrt(N), s the sample
+    standard deviation (ddof = 1). Compared with :func:`pgkit.objective.mc_estimate`.
+    Prints a verdict; returns True when every case passes.
+    """
+    return _check(_MC, _mc_cases(), fn)
+
+
+# --------------------------------------------------------------------------- Chapter 2
+
+
+def _softmax(theta: np.ndarray) -> np.ndarray:
+    z = np.exp(theta - theta.max())
+    return z / z.sum()
+
+
+def _bandit_gradient(
+    inputs: Inputs,
+    *,
+    pi: Callable[[np.ndarray], np.ndarray] = _softmax,
+    score: str = "log",
+    reduce: str = "mean",
+) -> np.ndarray:
+    theta, actions, rewards = inputs["theta"], inputs["actions"], inputs["rewards"]
+    probs = pi(theta)
+    onehot = np.eye(len(theta))[actions]
+    scores = {
+        "log": onehot - probs,
+        "no_minus_pi": onehot,
+        "chosen_only": onehot * (1.0 - probs),
+        "grad_pi": probs[actions][:, None] * (onehot - probs),
+        "divided": (onehot - probs) / probs[actions][:, None],
+    }[score]
+    terms = rewards[:, None] * scores
+    return terms.sum(axis=0) if reduce == "sum" else terms.mean(axis=0)
+
+
+def _bandit_reference(inputs: Inputs) -> np.ndarray:
+    from pgkit.estimators import SoftmaxBandit
+
+    # Only the scores e_a - pi are used; the arm means play no part in the estimate.
+    bandit = SoftmaxBandit(mu=(0.0,) * len(inputs["theta"]))
+    scores = bandit.scores(inputs["theta"], inputs["actions"])
+    return (inputs["rewards"][:, None] * scores).mean(axis=0)
+
+
+_BANDIT = _Problem(
+    name="bandit_gradient",
+    signature="bandit_gradient(theta, actions, rewards) -> grad J estimate, shape (K,)",
+    covers="K = 2 to 5 arms, batches of 1 to 50 pulls, negative and zero rewards",
+    reference=_bandit_reference,
+    mistakes=(
+        (
+            "d log pi(a) / d theta = onehot(a) - pi: the - pi term is missing",
+            lambda inputs: _bandit_gradient(inputs, score="no_minus_pi"),
+        ),
+        (
+            "for every arm b != a, d log pi(a) / d theta_b = -pi_b (not 0): "
+            "the score is onehot(a) - pi for the whole vector",
+            lambda inputs: _bandit_gradient(inputs, score="chosen_only"),
+        ),
+        (
+            "that is the gradient of pi(a), not of log pi(a): drop the factor pi(a)",
+            lambda inputs: _bandit_gradient(inputs, score="grad_pi"),
+        ),
+        (
+            "do not divide by pi(a): the log-derivative trick already did "
+            "(grad log pi = grad pi / pi)",
+            lambda inputs: _bandit_gradient(inputs, score="divided"),
+        ),
+        (
+            "summed over the samples; the estimate averages: mean_i r_i (onehot(a_i) - pi)",
+            lambda inputs: _bandit_gradient(inputs, reduce="sum"),
+        ),
+        (
+            "the sign is flipped: the estimate is + mean_i r_i (onehot(a_i) - pi)",
+            lambda inputs: -_bandit_gradient(inputs),
+        ),
+        (
+            "pi must be normalised: softmax(theta) = exp(theta) / sum(exp(theta))",
+            lambda inputs: _bandit_gradient(inputs, pi=np.exp),
+        ),
+    ),
+    fallback=lambda got, expected, inputs: (
+        "return one entry per arm, shape (K,)"
+        if got is not None and got.shape != expected.shape
+        else "compute pi = softmax(theta), then average r_i (onehot(a_i) - pi) over the samples"
+    ),
+)
+
+
+def _bandit_cases() -> list[_Case]:
+    rng = np.random.default_rng(_SEED + 2)
+    cases = []
+    for k, b, scale, label in (
+        (2, 1, 0.0, "K = 2 arms, theta = 0, one pull"),
+        (3, 1, 1.0, "K = 3 arms, one pull"),
+        (2, 3, 1.0, "K = 2 arms, 3 pulls"),
+        (3, 4, 1.0, "K = 3 arms, 4 pulls with negative rewards"),
+        (4, 6, 1.0, "K = 4 arms, 6 pulls, one reward 0"),
+        (5, 20, 2.0, "K = 5 arms, 20 pulls"),
+        (3, 50, 3.0, "K = 3 arms, 50 pulls, peaked policy"),
+    ):
+        theta = np.round(rng.normal(0.0, scale, size=k), 1) if scale else np.zeros(k)
+        actions = rng.integers(0, k, size=b)
+        rewards = np.round(rng.normal(0.5, 1.0, size=b), 1)
+        if "negative" in label:
+            rewards = -np.abs(rewards) - 0.1
+        if "reward 0" in label:
+            rewards[0] = 0.0
+        cases.append(_Case(label, {"theta": theta, "actions": actions, "rewards": rewards}))
+    return cases
+
+
+def check_bandit_gradient(fn: Callable[..., Any]) -> bool:
+    """Exercise (Chapter 2): the score-function gradient estimate for a softmax bandit.
+
+    ``fn(theta, actions, rewards) -> (K,)`` with pi = softmax(theta), ``actions`` an
+    integer array of B pulled arms and ``rewards`` their B rewards:
+
+        grad J ~= (1/B) sum_i r_i (onehot(a_i) - pi).
+
+    Prints a verdict; returns True when every case passes.
+    """
+    return _check(_BANDIT, _bandit_cases(), fn)
+
+
+# --------------------------------------------------------------------------- Chapter 3
+
+
+def _surrogate_run(fn: Callable[..., Any], inputs: Inputs) -> np.ndarray:
+    """[loss, d loss / d log_probs..., 1 if a gradient reached weights else 0]."""
+    import torch
+
+    log_probs = inputs["log_probs"].detach().clone().requires_grad_(True)
+    weights = inputs["weights"].detach().clone()
+    weights.requires_grad_(inputs["_weights_require_grad"])
+    loss = fn(log_probs, weights)
+    if not isinstance(loss, torch.Tensor):
+        raise _BadOutput(
+            f"your function returned a {type(loss).__name__}; return a torch tensor so that "
+            "loss.backward() can reach log_probs (no .item(), no numpy)"
+        )
+    if loss.dim() != 0:
+        raise _BadOutput(
+            f"your function returned a tensor of shape {tuple(loss.shape)}; the loss must be "
+            "a scalar: average over the batch with .mean()"
+        )
+    if not loss.requires_grad:
+        raise _BadOutput(
+            "the loss does not depend on log_probs through autograd: "
+            "did you call .detach(), .item() or .numpy() on log_probs?"
+        )
+    loss.backward()
+    grad = log_probs.grad if log_probs.grad is not None else torch.zeros_like(log_probs)
+    leaked = weights.grad is not None and bool(weights.grad.abs().sum() > 0)
+    return np.concatenate([[loss.item()], grad.numpy(), [float(leaked)]])
+
+
+def _surrogate_reference(inputs: Inputs) -> np.ndarray:
+    from pgkit.estimators import surrogate_loss
+
+    return _surrogate_run(surrogate_loss, inputs)
+
+
+def _surrogate(inputs: Inputs, sign: float = -1.0, reduce: str = "mean") -> np.ndarray:
+    log_probs, weights = _np64(inputs["log_probs"]), _np64(inputs["weights"])
+    scale = 1.0 if reduce == "sum" else 1.0 / len(log_probs)
+    value = sign * scale * float(np.sum(log_probs * weights))
+    return np.concatenate([[value], sign * scale * weights, [0.0]])
+
+
+def _surrogate_leaky(inputs: Inputs) -> np.ndarray | None:
+    if not inputs["_weights_require_grad"]:
+        return None
+    answer = _surrogate(inputs)
+    answer[-1] = 1.0
+    return answer
+
+
+def _surrogate_probs(inputs: Inputs) -> np.ndarray:
+    probs, weights = np.exp(_np64(inputs["log_probs"])), _np64(inputs["weights"])
+    b = len(probs)
+    return np.concatenate([[-np.mean(probs * weights)], -probs * weights / b, [0.0]])
+
+
+def _surrogate_product_of_means(inputs: Inputs) -> np.ndarray:
+    log_probs, weights = _np64(inputs["log_probs"]), _np64(inputs["weights"])
+    b = len(log_probs)
+    value = -log_probs.mean() * weights.mean()
+    return np.concatenate([[value], np.full(b, -weights.mean() / b), [0.0]])
+
+
+def _surrogate_show(answer: np.ndarray) -> str:
+    grad = _fmt(answer[1:-1])
+    leaked = "yes" if answer[-1] else "no"
+    return f"loss {answer[0]:.6g}, d loss / d log_probs {grad}, gradient reaches weights: {leaked}"
+
+
+_SURROGATE = _Problem(
+    name="surrogate_loss",
+    signature="surrogate_loss(log_probs, weights) -> torch scalar",
+    covers="B = 1 to 32, negative and zero weights, weights that carry gradients",
+    reference=_surrogate_reference,
+    mistakes=(
+        (
+            "weights must be treated as constants: a gradient flowed into weights; "
+            "use weights.detach() inside the loss",
+            _surrogate_leaky,
+        ),
+        (
+            "sign of the loss: we minimise the negative objective, "
+            "loss = -(log_probs * weights).mean()",
+            lambda inputs: _surrogate(inputs, sign=1.0),
+        ),
+        (
+            "used sum instead of mean: average over the batch so the step size "
+            "does not depend on B",
+            lambda inputs: _surrogate(inputs, reduce="sum"),
+        ),
+        (
+            "sign of the loss: we minimise the negative objective (and average with .mean(), "
+            "not .sum())",
+            lambda inputs: _surrogate(inputs, sign=1.0, reduce="sum"),
+        ),
+        (
+            "multiply each log-probability by its own weight, then average: "
+            "mean(log_probs * weights), not mean(log_probs) * mean(weights)",
+            _surrogate_product_of_means,
+        ),
+        (
+            "used probabilities exp(log_probs); the surrogate uses the log-probabilities",
+            _surrogate_probs,
+        ),
+    ),
+    fallback=lambda got, expected, inputs: (
+        "no gradient reached log_probs: build the loss from log_probs itself"
+        if got is not None and not got[1:-1].any() and expected[1:-1].any()
+        else "loss = -(log_probs * weights.detach()).mean()"
+    ),
+    run=_surrogate_run,
+    show=_surrogate_show,
+)
+
+
+def _surrogate_cases() -> list[_Case]:
+    import torch
+
+    rng = np.random.default_rng(_SEED + 3)
+    cases = []
+    for b, label in (
+        (1, "B = 1"),
+        (2, "B = 2"),
+        (3, "B = 3, negative weights"),
+        (3, "B = 3, weights that require grad (as if computed by a critic)"),
+        (5, "B = 5, one weight 0"),
+        (8, "B = 8, weights that require grad (as if computed by a critic)"),
+        (32, "B = 32"),
+    ):
+        log_probs = np.round(-rng.exponential(1.0, size=b), 2)
+        weights = np.round(rng.normal(0.5, 1.0, size=b), 1)
+        if "negative" in label:
+            weights = -np.abs(weights) - 0.1
+        if "weight 0" in label:
+            weights[1] = 0.0
+        cases.append(
+            _Case(
+                label,
+                {
+                    "log_probs": torch.tensor(log_probs, dtype=torch.float64),
+                    "weights": torch.tensor(weights, dtype=torch.float64),
+                    "_weights_require_grad": "require grad" in label,
+                },
+            )
+        )
+    return cases
+
+
+def check_surrogate_loss(fn: Callable[..., Any]) -> bool:
+    """Exercise (Chapter 3): the REINFORCE surrogate loss.
+
+    ``fn(log_probs, weights) -> torch scalar`` with ``log_probs`` and ``weights``
+    float64 torch tensors of shape (B,):
+
+        L = -(1/B) sum_i log pi(a_i | s_i) w_i,
+
+    with the weights treated as constants. Checks the loss value, its gradient with
+    respect to ``log_probs`` (-w_i / B) and that no gradient reaches ``weights``
+    (some cases pass weights that require grad). Compared with
+    :func:`pgkit.estimators.surrogate_loss`. Prints a verdict; returns True when
+    every case passes.
+    """
+    return _check(_SURROGATE, _surrogate_cases(), fn)
+
+
+# --------------------------------------------------------------------------- Chapter 4
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _gaussian(
+    inputs: Inputs,
+    *,
+    square_std: bool = True,
+    constant: str = "per_dim",
+    normaliser: float = 1.0,
+    half: float = 0.5,
+    reduce: str = "sum",
+    std_is_log_std: bool = False,
+) -> np.ndarray:
+    actions, mu, log_std = (_np64(inputs[k]) for k in ("actions", "mu", "log_std"))
+    std = log_std if std_is_log_std else np.exp(log_std)
+    log_sigma = np.log(std)
+    scale = std**2 if square_std else std
+    per_dim = -half * (actions - mu) ** 2 / scale - normaliser * log_sigma
+    if constant == "per_dim":
+        per_dim = per_dim - 0.5 * _LOG_2PI
+    if reduce == "none":
+        return per_dim
+    total = per_dim.mean(axis=-1) if reduce == "mean" else per_dim.sum(axis=-1)
+    if constant == "once":
+        total = total - 0.5 * _LOG_2PI
+    return total
+
+
+def _np64(x: Any) -> np.ndarray:
+    if is_torch(x):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _gaussian_fallback(got: np.ndarray | None, expected: np.ndarray, inputs: Inputs) -> str:
+    if got is not None and not np.isfinite(got).all():
+        return _NONFINITE_HINT + "sigma = exp(log_std) is always positive; log_std itself is not"
+    if got is not None and got.shape != expected.shape:
+        return "return one log-likelihood per sample: shape (B,)"
+    return (
+        "log N(a | mu, sigma) = sum_j [ -(a_j - mu_j)^2 / (2 sigma_j^2) - log sigma_j "
+        "- 0.5 log(2 pi) ]"
+    )
+
+
+_GAUSSIAN = _Problem(
+    name="gaussian_log_likelihood",
+    signature="gaussian_log_likelihood(actions, mu, log_std) -> (B,)",
+    covers="B = 1 to 8, d = 1 to 6 action dimensions, log_std = 0, positive and negative",
+    reference=_gaussian,
+    mistakes=(
+        (
+            "forgot to sum over action dimensions: the log-likelihood of a diagonal "
+            "Gaussian is the sum of the per-dimension terms, shape (B,)",
+            lambda inputs: _gaussian(inputs, reduce="none"),
+        ),
+        (
+            "averaged over action dimensions; the log-likelihood sums them",
+            lambda inputs: _gaussian(inputs, reduce="mean"),
+        ),
+        (
+            "log-likelihood is missing the -0.5 log(2 pi) constant (once per action dimension)",
+            lambda inputs: _gaussian(inputs, constant="none"),
+        ),
+        (
+            "the -0.5 log(2 pi) constant appears once per action dimension, not once per sample",
+            lambda inputs: _gaussian(inputs, constant="once"),
+        ),
+        (
+            "sigma vs sigma^2: divide the squared error by the variance sigma^2 = "
+            "exp(2 log_std), not by sigma",
+            lambda inputs: _gaussian(inputs, square_std=False),
+        ),
+        (
+            "used log_std as the standard deviation: sigma = exp(log_std)",
+            lambda inputs: _gaussian(inputs, std_is_log_std=True),
+        ),
+        (
+            "the normaliser is -log sigma = -log_std per dimension; it looks like you used "
+            "-log sigma^2",
+            lambda inputs: _gaussian(inputs, normaliser=2.0),
+        ),
+        (
+            "missing the -log sigma term (-log_std per dimension)",
+            lambda inputs: _gaussian(inputs, normaliser=0.0),
+        ),
+        (
+            "missing the 1/2 in front of the squared error: -(a - mu)^2 / (2 sigma^2)",
+            lambda inputs: _gaussian(inputs, half=1.0),
+        ),
+    ),
+    fallback=_gaussian_fallback,
+)
+
+
+def _gaussian_cases() -> list[_Case]:
+    import torch
+
+    rng = np.random.default_rng(_SEED + 4)
+    cases = []
+    for b, d, log_std, label in (
+        (1, 1, [0.0], "B = 1, d = 1, log_std = 0 (sigma = 1)"),
+        (1, 1, [0.5], "B = 1, d = 1, log_std > 0"),
+        (2, 1, [-0.7], "B = 2, d = 1, log_std < 0"),
+        (1, 2, [0.3, 0.6], "B = 1, d = 2"),
+        (3, 2, [-0.4, 0.2], "B = 3, d = 2"),
+        (4, 3, None, "B = 4, d = 3"),
+        (8, 6, None, "B = 8, d = 6"),
+    ):
+        mu = np.round(rng.normal(0.0, 1.0, size=(b, d)), 1)
+        actions = np.round(mu + rng.normal(0.0, 1.0, size=(b, d)), 1)
+        log_std = np.round(rng.normal(0.0, 0.5, size=d), 1) if log_std is None else log_std
+        cases.append(
+            _Case(
+                label,
+                {
+                    "actions": torch.tensor(actions, dtype=torch.float64),
+                    "mu": torch.tensor(mu, dtype=torch.float64),
+                    "log_std": torch.tensor(log_std, dtype=torch.float64),
+                },
+            )
+        )
+    return cases
+
+
+def check_gaussian_log_likelihood(fn: Callable[..., Any]) -> bool:
+    """Exercise (Chapter 4): the log-likelihood of a diagonal Gaussian policy.
+
+    ``fn(actions, mu, log_std) -> (B,)`` with float64 torch tensors ``actions`` and
+    ``mu`` of shape (B, d) and ``log_std`` of shape (d,), sigma = exp(log_std):
+
+        log pi(a | s) = sum_j [ -(a_j - mu_j)^2 / (2 sigma_j^2) - log sigma_j - 0.5 log(2 pi) ],
+
+    which is ``Independent(Normal(mu, sigma), 1).log_prob(actions)``. Prints a
+    verdict; returns True when every case passes.
+    """
+    return _check(_GAUSSIAN, _gaussian_cases(), fn)
+
+
+# --------------------------------------------------------------------------- Chapter 5
+
+
+def _discounted(rewards: np.ndarray, dones: np.ndarray, gamma: float) -> np.ndarray:
+    return _backward(rewards, gamma * (1.0 - _float(dones)))
+
+
+def _episode_totals(rewards: np.ndarray, dones: np.ndarray, gamma: float) -> np.ndarray:
+    """R(tau) of each step's episode, discounted from the episode's first step."""
+    dones = _float(dones)
+    from_start = _backward(gamma ** _steps_since_start(dones) * rewards, 1.0 - dones)
+    starts = _forward(np.ones(dones.shape), 1.0 - _shift_down(dones)) == 1.0
+    totals = np.zeros(rewards.shape)
+    current = np.zeros(rewards.shape[1:])
+    for t in range(rewards.shape[0]):
+        current = np.where(starts[t], from_start[t], current)
+        totals[t] = current
+    return totals
+
+
+def _returns_mistakes(with_gamma: bool) -> tuple[tuple[str, Callable[[Inputs], Any]], ...]:
+    def g(inputs: Inputs) -> float:
+        return inputs["gamma"] if with_gamma else 1.0
+
+    def correct(inputs: Inputs) -> np.ndarray:
+        return _discounted(inputs["rewards"], inputs["dones"], g(inputs))
+
+    mistakes: list[tuple[str, Callable[[Inputs], Any]]] = [
+        (
+            "returns did not reset at the episode end: multiply the future part by "
+            "(1 - done_t), so nothing flows back across an episode boundary",
+            lambda inputs: _backward(
+                inputs["rewards"], g(inputs) * np.ones(inputs["rewards"].shape)
+            ),
+        ),
+        (
+            "off by one at the episode end: done_t = True marks the LAST step of an episode, "
+            "so G_t = r_t there (reset before adding r_t, not after)",
+            lambda inputs: _backward(
+                inputs["rewards"], g(inputs) * (1.0 - _shift_up(_float(inputs["dones"])))
+            ),
+        ),
+        (
+            "that is the whole episode's return R(tau) at every step; the return from t "
+            "only sums the rewards from t to the episode's end",
+            lambda inputs: _episode_totals(inputs["rewards"], inputs["dones"], g(inputs)),
+        ),
+        (
+            "summed the rewards up to t (a forward cumulative sum); G_t sums the rewards "
+            "from t to the end of the episode",
+            lambda inputs: _forward(
+                inputs["rewards"], g(inputs) * (1.0 - _shift_down(_float(inputs["dones"])))
+            ),
+        ),
+    ]
+    if with_gamma:
+        mistakes += [
+            (
+                "looks like you used gamma ** t' instead of gamma ** (t' - t): "
+                "discounting restarts from the step whose return you compute",
+                lambda inputs: _backward(
+                    inputs["gamma"] ** _time_index(inputs["rewards"]) * inputs["rewards"],
+                    1.0 - _float(inputs["dones"]),
+                ),
+            ),
+            (
+                "looks like you used gamma ** t' instead of gamma ** (t' - t), with t' "
+                "counted from the episode's start: discounting restarts at t",
+                lambda inputs: _backward(
+                    inputs["gamma"] ** _steps_since_start(_float(inputs["dones"]))
+                    * inputs["rewards"],
+                    1.0 - _float(inputs["dones"]),
+                ),
+            ),
+            (
+                "the first reward is not discounted: G_t = r_t + gamma G_{t+1}",
+                lambda inputs: inputs["gamma"] * correct(inputs),
+            ),
+            (
+                "gamma was ignored: G_t = r_t + gamma (1 - done_t) G_{t+1}",
+                lambda inputs: _discounted(inputs["rewards"], inputs["dones"], 1.0),
+            ),
+        ]
+    mistakes.append((_AXIS_HINT, _transposed(correct)))
+    return tuple(mistakes)
+
+
+def _time_index(x: np.ndarray) -> np.ndarray:
+    """t at every entry of a (T,) or (T, N) array."""
+    column = np.arange(x.shape[0], dtype=np.float64).reshape((-1,) + (1,) * (x.ndim - 1))
+    return np.broadcast_to(column, x.shape)
+
+
+def _returns_fallback(advice: str) -> Callable[[np.ndarray | None, np.ndarray, Inputs], str]:
+    def fallback(got: np.ndarray | None, expected: np.ndarray, inputs: Inputs) -> str:
+        if got is not None and got.shape != expected.shape:
+            return _SHAPE_HINT
+        if got is not None and not np.isfinite(got).all():
+            return _NONFINITE_HINT + "check for division by zero or overflow"
+        return advice
+
+    return fallback
+
+
+def _reward_to_go_reference(inputs: Inputs) -> np.ndarray:
+    from pgkit.returns import discounted_returns
+
+    return np.asarray(discounted_returns(inputs["rewards"], inputs["dones"], gamma=1.0))
+
+
+def _discounted_reference(inputs: Inputs) -> np.ndarray:
+    from pgkit.returns import discounted_returns
+
+    return np.asarray(discounted_returns(inputs["rewards"], inputs["dones"], gamma=inputs["gamma"]))
+
+
+_REWARD_TO_GO = _Problem(
+    name="reward_to_go",
+    signature="reward_to_go(rewards, dones) -> (T,) or (T, N)",
+    covers="T = 1, episodes ending mid-batch and on the last step, (T, N) batches",
+    reference=_reward_to_go_reference,
+    mistakes=_returns_mistakes(with_gamma=False),
+    fallback=_returns_fallback(
+        "compare with G_t = r_t + (1 - done_t) G_{t+1}, computed backwards from t = T - 1"
+    ),
+    time_major=True,
+)
+
+_DISCOUNTED = _Problem(
+    name="discounted_returns",
+    signature="discounted_returns(rewards, dones, gamma) -> (T,) or (T, N)",
+    covers=(
+        "T = 1, episodes ending mid-batch and on the last step, (T, N) batches, gamma = 0 and 1"
+    ),
+    reference=_discounted_reference,
+    mistakes=_returns_mistakes(with_gamma=True),
+    fallback=_returns_fallback(
+        "compare with G_t = r_t + gamma (1 - done_t) G_{t+1}, computed backwards from t = T - 1"
+    ),
+    time_major=True,
+)
+
+
+def _dones_cases(with_gamma: bool) -> list[_Case]:
+    rng = np.random.default_rng(_SEED + (6 if with_gamma else 5))
+    specs: list[tuple[Any, dict[Any, str], float]] = [
+        (1, {}, 0.9),
+        (1, {0: "term"}, 0.9),
+        (3, {}, 0.5),
+        (3, {}, 0.0),
+        (3, {}, 1.0),
+        (4, {1: "term"}, 0.9),
+        (4, {3: "term"}, 0.9),
+        (5, {0: "term", 1: "term", 2: "term", 3: "term", 4: "term"}, 0.8),
+        (6, {1: "term", 3: "trunc"}, 0.8),
+        ((5, 2), None, 0.9),
+        ((8, 3), None, 0.99),
+        ((12, 4), None, 1.0),
+    ]
+    if not with_gamma:
+        specs = [s for s in specs if not (s[0] == 3 and s[2] in (0.0, 1.0))]
+    cases = []
+    for shape, where, gamma in specs:
+        if isinstance(shape, tuple):
+            terminated, truncated = _random_flags(rng, shape)
+            label = f"(T, N) = {shape}, random episode ends"
+        else:
+            terminated, truncated = _flags((shape,), where)
+            ends = [t for t in range(shape) if terminated[t] or truncated[t]]
+            if len(ends) == shape and shape > 1:
+                episodes = "every step ends an episode"
+            elif ends and ends[-1] == shape - 1:
+                episodes = f"episode ends at t = {', '.join(map(str, ends))} (the last step)"
+            elif ends:
+                episodes = f"episode ends at t = {', '.join(map(str, ends))}"
+            else:
+                episodes = "no episode end"
+            label = f"T = {shape}, {episodes}"
+        rewards = _r(rng, terminated.shape)
+        inputs: Inputs = {"rewards": rewards, "dones": terminated | truncated}
+        if with_gamma:
+            inputs["gamma"] = gamma
+            label += f", gamma = {gamma:g}"
+        cases.append(_Case(label, inputs))
+    return cases
+
+
+def check_reward_to_go(fn: Callable[..., Any]) -> bool:
+    """Exercise (Chapter 5): the reward-to-go, undiscounted and time-major.
+
+    ``fn(rewards, dones) -> same shape`` with ``rewards`` a float array and ``dones``
+    a boolean array (episode ended after step t), both (T,) or (T, N):
+
+        G_t = sum_{t'=t}^{end of t's episode} r_{t'} = r_t + (1 - done_t) G_{t+1}.
+
+    Compared with :func:`pgkit.returns.discounted_returns` with gamma = 1. Prints a
+    verdict; returns True when every case passes.
+    """
+    return _check(_REWARD_TO_GO, _dones_cases(with_gamma=False), fn)
+
+
+def check_discounted_returns(fn: Callable[..., Any]) -> bool:
+    """Exercise (Chapter 5): discounted returns from each step, resetting at episode ends.
+
+    ``fn(rewards, dones, gamma) -> same shape`` (the arguments of
+    :func:`pgkit.returns.discounted_returns`), arrays (T,) or (T, N):
+
+        G_t = sum_{t'=t}^{end} gamma^(t' - t) r_{t'} = r_t + gamma (1 - done_t) G_{t+1},
+
+    with no bootstrap at the end of the data. Prints a verdict; returns True when
+    every case passes.
+    """
+    return _check(_DISCOUNTED, _dones_cases(with_gamma=True), fn)
+
+
+# --------------------------------------------------------------------------- Chapter 6
+
+
+def _n_step(
+    inputs: Inputs,
+    *,
+    n: int | None = None,
+    stop_at_ends: bool = True,
+    bootstrap_terminated: bool = False,
+    bootstrap_truncated: bool = True,
+    bootstrap_data_end: bool = True,
+    truncation_first: bool = False,
+    fixed_power: bool = False,
+    absolute_power: bool = False,
+) -> np.ndarray | None:
+    rewards, next_values = inputs["rewards"], inputs["next_values"]
+    terminated, truncated = inputs["terminated"], inputs["truncated"]
+    gamma = inputs["gamma"]
+    n = inputs["n"] if n is None else n
+    if n < 1:
+        return None
+    horizon = rewards.shape[0]
+    out = np.zeros(rewards.shape)
+    for column in np.ndindex(rewards.shape[1:]):
+        r, v = rewards[(slice(None), *column)], next_values[(slice(None), *column)]
+        term, trunc = terminated[(slice(None), *column)], truncated[(slice(None), *column)]
+        for t in range(horizon):
+            offset = t if absolute_power else 0
+            total, m, k = 0.0, 0, t
+            while True:
+                total += gamma ** (m + offset) * r[k]
+                m += 1
+                power = (n if fixed_power else m) + offset
+                if stop_at_ends and term[k] and not (truncation_first and trunc[k]):
+                    total += gamma**power * v[k] if bootstrap_terminated else 0.0
+                    break
+                if stop_at_ends and trunc[k]:
+                    total += gamma**power * v[k] if bootstrap_truncated else 0.0
+                    break
+                if k == horizon - 1:
+                    total += gamma**power * v[k] if bootstrap_data_end else 0.0
+                    break
+                if m == n:
+                    total += gamma**power * v[k]
+                    break
+                k += 1
+            out[(t, *column)] = total
+    return out
+
+
+def _n_step_reference(inputs: Inputs) -> np.ndarray:
+    from pgkit.returns import n_step_returns
+
+    return np.asarray(n_step_returns(**inputs))
+
+
+_N_STEP = _Problem(
+    name="n_step_returns",
+    signature="n_step_returns(rewards, next_values, terminated, truncated, gamma, n) -> (T,) or (T, N)",
+    covers=(
+        "T = 1, n = 1 and n > T, terminated, truncated and both at once, episodes ending on "
+        "the last step, (T, N) batches, gamma = 0 and 1"
+    ),
+    reference=_n_step_reference,
+    mistakes=(
+        (
+            "terminated steps must not bootstrap: after a terminal state there are no "
+            "more rewards, so add nothing for V(s_{t+1})",
+            lambda inputs: _n_step(inputs, bootstrap_terminated=True),
+        ),
+        (
+            "truncated steps must be bootstrapped with next_values: the episode was cut "
+            "short, so gamma^m next_values[k] stands in for the missing rewards",
+            lambda inputs: _n_step(inputs, bootstrap_truncated=False),
+        ),
+        (
+            "returns did not stop at the episode end: never sum rewards past a "
+            "terminated or truncated step",
+            lambda inputs: _n_step(inputs, stop_at_ends=False),
+        ),
+        (
+            "the end of the data counts as truncation: the last row t = T - 1 "
+            "bootstraps with next_values[T - 1] (unless terminated)",
+            lambda inputs: _n_step(inputs, bootstrap_data_end=False),
+        ),
+        (
+            "a step that is both terminated and truncated is terminal: termination wins, "
+            "no bootstrap",
+            lambda inputs: _n_step(inputs, truncation_first=True),
+        ),
+        (
+            "bootstrap with gamma ** m, where m <= n is the number of rewards actually "
+            "summed (fewer than n near an episode end)",
+            lambda inputs: _n_step(inputs, fixed_power=True),
+        ),
+        (
+            "summed n - 1 rewards: G^(n)_t adds r_t, ..., r_{t+n-1}, then "
+            "gamma^n next_values[t+n-1]",
+            lambda inputs: _n_step(inputs, n=inputs["n"] - 1),
+        ),
+        (
+            "summed n + 1 rewards: G^(n)_t adds r_t, ..., r_{t+n-1}, then "
+            "gamma^n next_values[t+n-1]",
+            lambda inputs: _n_step(inputs, n=inputs["n"] + 1),
+        ),
+        (
+            "looks like you used gamma ** t' instead of gamma ** (t' - t): "
+            "discounting restarts from the step whose return you compute",
+            lambda inputs: _n_step(inputs, absolute_power=True),
+        ),
+        (_AXIS_HINT, _transposed(lambda inputs: _n_step(inputs))),
+    ),
+    fallback=_returns_fallback(
+        "compare with G_t = sum_{k<m} gamma^k r_{t+k} + gamma^m (1 - terminated) "
+        "next_values[t+m-1], where m <= n stops at the episode's end"
+    ),
+    time_major=True,
+)
+
+
+def _td_cases(seed: int, with_lam: bool) -> list[_Case]:
+    """Cases for n-step returns (with n) and GAE (with values and lam)."""
+    rng = np.random.default_rng(seed)
+    # (shape, episode ends, gamma, n or lam)
+    specs: list[tuple[Any, dict[Any, str] | None, float, float]] = [
+        (1, {}, 0.9, 1 if not with_lam else 0.95),
+        (1, {0: "term"}, 0.9, 1 if not with_lam else 0.95),
+        (1, {0: "trunc"}, 0.9, 3 if not with_lam else 0.95),
+        (3, {}, 0.9, 1 if not with_lam else 0.8),
+        (3, {}, 0.9, 2 if not with_lam else 0.5),
+        (3, {}, 0.0, 2 if not with_lam else 0.9),
+        (4, {1: "term"}, 0.9, 2 if not with_lam else 0.8),
+        (4, {1: "trunc"}, 0.9, 2 if not with_lam else 0.8),
+        (4, {3: "term"}, 0.9, 3 if not with_lam else 0.8),
+        (5, {}, 1.0, 10 if not with_lam else 1.0),
+        (5, {1: "term"}, 0.9, 3 if not with_lam else 0.0),
+        (5, {2: "both"}, 0.9, 3 if not with_lam else 0.9),
+        (6, {1: "term", 3: "trunc"}, 0.8, 3 if not with_lam else 0.9),
+        ((5, 2), None, 0.9, 2 if not with_lam else 0.9),
+        ((8, 3), None, 0.95, 3 if not with_lam else 0.95),
+        ((12, 4), None, 0.99, 5 if not with_lam else 0.95),
+    ]
+    cases = []
+    for shape, where, gamma, last in specs:
+        if isinstance(shape, tuple):
+            terminated, truncated = _random_flags(rng, shape)
+            label = f"(T, N) = {shape}, random episode ends"
+        else:
+            terminated, truncated = _flags((shape,), where or {})
+            label = f"T = {shape}, {_describe_ends(terminated, truncated)}"
+            if terminated[-1] or truncated[-1]:
+                label += " (the last step)" if shape > 1 else ""
+        values, next_values = _values_pair(rng, terminated, truncated)
+        rewards = _r(rng, terminated.shape)
+        if with_lam:
+            inputs: Inputs = {
+                "rewards": rewards,
+                "values": values,
+                "next_values": next_values,
+                "terminated": terminated,
+                "truncated": truncated,
+                "gamma": gamma,
+                "lam": last,
+            }
+            label += f", gamma = {gamma:g}, lam = {last:g}"
+        else:
+            inputs = {
+                "rewards": rewards,
+                "next_values": next_values,
+                "terminated": terminated,
+                "truncated": truncated,
+                "gamma": gamma,
+                "n": int(last),
+            }
+            label += f", gamma = {gamma:g}, n = {int(last)}"
+        cases.append(_Case(label, inputs))
+    return cases
+
+
+def check_n_step_returns(fn: Callable[..., Any]) -> bool:
+    """Exercise (Chapter 6): n-step returns with bootstrapping.
+
+    ``fn(rewards, next_values, terminated, truncated, gamma, n)`` (the arguments of
+    :func:`pgkit.returns.n_step_returns`), arrays (T,) or (T, N), flags boolean:
+
+        G^(n)_t = sum_{k=0}^{m-1} gamma^k r_{t+k} + gamma^m (1 - terminated_{t+m-1}) next_values[t+m-1],
+
+    where m <= n stops early at the episode's end (terminated or truncated) and at
+    the end of the data (treated as truncation). Prints a verdict; returns True when
+    every case passes.
+    """
+    return _check(_N_STEP, _td_cases(_SEED + 7, with_lam=False), fn)
+
+
+# --------------------------------------------------------------------------- Chapter 7
+
+
+def _gae(
+    inputs: Inputs,
+    *,
+    lam: float | None = None,
+    recursion_gamma: bool = True,
+    bootstrap_terminated: bool = False,
+    bootstrap_truncated: bool = True,
+    bootstrap_data_end: bool = True,
+    reset: str = "done",
+    next_from_values: bool = False,
+) -> np.ndarray:
+    rewards, values = inputs["rewards"], inputs["values"]
+    next_values = inputs["next_values"]
+    terminated, truncated = _float(inputs["terminated"]), _float(inputs["truncated"])
+    gamma = inputs["gamma"]
+    lam = inputs["lam"] if lam is None else lam
+    done = np.maximum(terminated, truncated)
+    if next_from_values:
+        next_values = np.concatenate([values[1:], next_values[-1:]])
+    bootstrap = np.ones(rewards.shape)
+    if not bootstrap_terminated:
+        bootstrap = bootstrap * (1.0 - terminated)
+    if not bootstrap_truncated:
+        bootstrap = bootstrap * (1.0 - truncated)
+    if not bootstrap_data_end:
+        bootstrap[-1] = 0.0
+    deltas = rewards + gamma * bootstrap * next_values - values
+    keep = {"done": 1.0 - done, "terminated": 1.0 - terminated, "never": np.ones(done.shape)}
+    return _backward(deltas, (gamma if recursion_gamma else 1.0) * lam * keep[reset])
+
+
+def _gae_reference(inputs: Inputs) -> np.ndarray:
+    from pgkit.returns import gae
+
+    return np.asarray(gae(**inputs))
+
+
+_GAE = _Problem(
+    name="gae",
+    signature="gae(rewards, values, next_values, terminated, truncated, gamma, lam) -> advantages",
+    covers=(
+        "T = 1, terminated, truncated and both at once, episodes ending on the last step, "
+        "(T, N) batches, gamma = 0 and 1, lam = 0 and 1"
+    ),
+    reference=_gae_reference,
+    mistakes=(
+        (
+            "did you forget lam in the recursion? A_t = delta_t + gamma lam (1 - done_t) A_{t+1}",
+            lambda inputs: _gae(inputs, lam=1.0),
+        ),
+        (
+            "the recursion multiplies A_{t+1} by gamma * lam; gamma seems to be missing there",
+            lambda inputs: _gae(inputs, recursion_gamma=False),
+        ),
+        (
+            "terminated steps must not bootstrap: delta_t = r_t - V(s_t) when terminated_t",
+            lambda inputs: _gae(inputs, bootstrap_terminated=True),
+        ),
+        (
+            "truncated steps must be bootstrapped with next_values: "
+            "delta_t = r_t + gamma next_values[t] - V(s_t) when only truncated_t",
+            lambda inputs: _gae(inputs, bootstrap_truncated=False),
+        ),
+        (
+            "advantages did not reset at the episode end: multiply gamma lam A_{t+1} by "
+            "(1 - done_t), with done = terminated or truncated",
+            lambda inputs: _gae(inputs, reset="never"),
+        ),
+        (
+            "the recursion must also stop at truncated steps: done_t = terminated_t or "
+            "truncated_t, not terminated_t alone",
+            lambda inputs: _gae(inputs, reset="terminated"),
+        ),
+        (
+            "use next_values[t] for V(s_{t+1}): after an episode end values[t + 1] is the "
+            "value of the NEXT episode's first state",
+            lambda inputs: _gae(inputs, next_from_values=True),
+        ),
+        (
+            "the end of the data counts as truncation: delta_{T-1} bootstraps with "
+            "next_values[T - 1] (unless terminated)",
+            lambda inputs: _gae(inputs, bootstrap_data_end=False),
+        ),
+        (
+            "these are lambda-returns A_t + V(s_t); gae returns the advantages A_t",
+            lambda inputs: _gae(inputs) + inputs["values"],
+        ),
+        (
+            "these are the one-step TD errors delta_t; GAE adds gamma lam (1 - done_t) A_{t+1}",
+            lambda inputs: _gae(inputs, lam=0.0),
+        ),
+        (_AXIS_HINT, _transposed(lambda inputs: _gae(inputs))),
+    ),
+    fallback=_returns_fallback(
+        "compare with delta_t = r_t + gamma (1 - terminated_t) next_values[t] - values[t] and "
+        "A_t = delta_t + gamma lam (1 - done_t) A_{t+1}, computed backwards from t = T - 1"
+    ),
+    time_major=True,
+)
+
+
+def check_gae(fn: Callable[..., Any]) -> bool:
+    """Exercise (Chapter 7): generalised advantage estimation.
+
+    ``fn(rewards, values, next_values, terminated, truncated, gamma, lam)`` (the
+    arguments of :func:`pgkit.returns.gae`), arrays (T,) or (T, N), flags boolean:
+
+        delta_t = r_t + gamma (1 - terminated_t) next_values[t] - values[t],
+        A_t = delta_t + gamma lam (1 - done_t) A_{t+1},   done = terminated | truncated,
+
+    with the end of the data treated as truncation. Prints a verdict; returns True
+    when every case passes.
+    """
+    return _check(_GAE, _td_cases(_SEED + 8, with_lam=True), fn)
+
+
+# --------------------------------------------------------------------------- Chapter 8
+
+
+def _log_weights(inputs: Inputs, *, reset: str = "after_done") -> np.ndarray:
+    log_ratios = inputs["log_probs"] - inputs["old_log_probs"]
+    dones = _float(inputs["dones"])
+    keep = {
+        "after_done": 1.0 - _shift_down(dones),
+        "at_done": 1.0 - dones,
+        "never": np.ones(dones.shape),
+    }[reset]
+    return _forward(log_ratios, keep)
+
+
+def _naive_weights(inputs: Inputs) -> np.ndarray:
+    ratios = np.exp(inputs["log_probs"] - inputs["old_log_probs"])
+    keep = 1.0 - _shift_down(_float(inputs["dones"]))
+    out = np.zeros(ratios.shape)
+    current = np.ones(ratios.shape[1:])
+    with np.errstate(all="ignore"):
+        for t in range(ratios.shape[0]):
+            current = np.where(keep[t] > 0, current, 1.0) * ratios[t]
+            out[t] = current
+    return out
+
+
+def _whole_episode_weights(inputs: Inputs) -> np.ndarray:
+    log_ratios = inputs["log_probs"] - inputs["old_log_probs"]
+    dones = _float(inputs["dones"])
+    total = _forward(log_ratios, 1.0 - _shift_down(dones)) + _backward(log_ratios, 1.0 - dones)
+    return np.exp(total - log_ratios)
+
+
+def _importance_reference(inputs: Inputs) -> np.ndarray:
+    from pgkit.estimators import trajectory_importance_weights
+
+    return np.asarray(trajectory_importance_weights(**inputs))
+
+
+_IMPORTANCE = _Problem(
+    name="importance_weights",
+    signature="importance_weights(log_probs, old_log_probs, dones) -> (T,) or (T, N)",
+    covers=(
+        "T = 1, episodes ending mid-batch and on the last step, (T, N) batches, "
+        "a 700-step episode that needs log space"
+    ),
+    reference=_importance_reference,
+    mistakes=(
+        (
+            "weights did not reset at the episode end: each episode's product starts "
+            "again at its first step",
+            lambda inputs: np.exp(_log_weights(inputs, reset="never")),
+        ),
+        (
+            "off by one at the episode end: done_t = True marks the LAST step of an episode; "
+            "the product restarts at step t + 1",
+            lambda inputs: np.exp(_log_weights(inputs, reset="at_done")),
+        ),
+        (
+            "these are per-step ratios; the weight at t multiplies the ratios of every step "
+            "from the episode's first step up to t",
+            lambda inputs: np.exp(inputs["log_probs"] - inputs["old_log_probs"]),
+        ),
+        (
+            "the ratio is inverted: pi_theta / pi_old = exp(log_probs - old_log_probs)",
+            lambda inputs: np.exp(-_log_weights(inputs)),
+        ),
+        (
+            "the weight at t multiplies the ratios up to t only, not the whole episode's",
+            _whole_episode_weights,
+        ),
+        (
+            "the product includes step t itself: prod_{k=start}^{t}, not up to t - 1",
+            lambda inputs: np.exp(
+                _log_weights(inputs) - (inputs["log_probs"] - inputs["old_log_probs"])
+            ),
+        ),
+        (
+            "did not use log space: a product of hundreds of ratios underflows to 0 (or "
+            "overflows); add the log-ratios (a cumulative sum) and exponentiate once",
+            _naive_weights,
+        ),
+        (_AXIS_HINT, _transposed(lambda inputs: np.exp(_log_weights(inputs)))),
+    ),
+    fallback=_returns_fallback(
+        "compare with log w_t = (log_probs_t - old_log_probs_t) + (1 - done_{t-1}) log w_{t-1}, "
+        "then w_t = exp(log w_t)"
+    ),
+    time_major=True,
+)
+
+
+def _importance_cases() -> list[_Case]:
+    rng = np.random.default_rng(_SEED + 9)
+    cases = []
+    for shape, where in (
+        (1, {}),
+        (1, {0: "term"}),
+        (3, {}),
+        (4, {1: "term"}),
+        (4, {3: "term"}),
+        (6, {1: "term", 3: "trunc"}),
+        ((5, 2), None),
+        ((8, 3), None),
+    ):
+        if isinstance(shape, tuple):
+            terminated, truncated = _random_flags(rng, shape)
+            label = f"(T, N) = {shape}, random episode ends"
+        else:
+            terminated, truncated = _flags((shape,), where)
+            ends = [str(t) for t in range(shape) if terminated[t] or truncated[t]]
+            label = f"T = {shape}, " + (
+                f"episode ends at t = {', '.join(ends)}" if ends else "no episode end"
+            )
+            if ends and int(ends[-1]) == shape - 1 and shape > 1:
+                label += " (the last step)"
+        old_log_probs = np.round(-rng.exponential(1.0, size=terminated.shape), 2)
+        log_probs = np.round(old_log_probs + rng.normal(0.0, 0.3, size=terminated.shape), 2)
+        inputs = {
+            "log_probs": log_probs,
+            "old_log_probs": old_log_probs,
+            "dones": terminated | truncated,
+        }
+        cases.append(_Case(label, inputs))
+
+    # The weight falls to ~exp(-875) (0 in float64) and climbs back to ~1: a running
+    # product gets stuck at 0, a sum of log-ratios does not.
+    half = 350
+    drift = np.concatenate([np.full(half, -2.5), np.full(half, 2.5)])
+    old_log_probs = np.round(-rng.exponential(1.0, size=2 * half), 2)
+    noise = np.round(rng.normal(0.0, 0.05, size=2 * half), 2)
+    log_probs = old_log_probs + drift + noise
+    dones = np.zeros(2 * half, dtype=bool)
+    cases.append(
+        _Case(
+            "T = 700, one long episode whose weight falls below 1e-320 and recovers",
+            {"log_probs": log_probs, "old_log_probs": old_log_probs, "dones": dones},
+        )
+    )
+    return cases
+
+
+def check_importance_weights(fn: Callable[..., Any]) -> bool:
+    """Exercise (Chapter 8): cumulative importance weights within each episode.
+
+    ``fn(log_probs, old_log_probs, dones)`` (the arguments of
+    :func:`pgkit.estimators.trajectory_importance_weights`), arrays (T,) or (T, N):
+
+        w_t = prod_{k = start of t's episode}^{t} pi_theta(a_k | s_k) / pi_old(a_k | s_k)
+            = exp( sum_k (log_probs_k - old_log_probs_k) ),
+
+    computed in log space so long episodes neither underflow nor overflow. Prints a
+    verdict; returns True when every case passes.
+    """
+    return _check(_IMPORTANCE, _importance_cases(), fn)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: where the book sets it, what to write, and its checker."""
+
+    name: str
+    chapter: int
+    checker: Callable[[Callable[..., Any]], bool]
+    signature: str
+    description: str
+
+
+def _exercise(problem: _Problem, chapter: int, checker: Callable[..., bool], text: str) -> Exercise:
+    return Exercise(problem.name, chapter, checker, problem.signature, text)
+
+
+EXERCISES: dict[str, Exercise] = {
+    exercise.name: exercise
+    for exercise in (
+        _exercise(
+            _MC, 1, check_mc_estimate, "Monte Carlo estimate of J(theta) and its standard error"
+        ),
+        _exercise(
+            _BANDIT,
+            2,
+            check_bandit_gradient,
+            "score-function estimate of grad J for a softmax bandit policy",
+        ),
+        _exercise(
+            _SURROGATE,
+            3,
+            check_surrogate_loss,
+            "REINFORCE surrogate loss -(log_probs * weights).mean(), weights held constant",
+        ),
+        _exercise(
+            _GAUSSIAN,
+            4,
+            check_gaussian_log_likelihood,
+            "log-likelihood of a diagonal Gaussian policy, summed over action dimensions",
+        ),
+        _exercise(
+            _REWARD_TO_GO,
+            5,
+            check_reward_to_go,
+            "undiscounted reward-to-go, resetting at episode ends",
+        ),
+        _exercise(
+            _DISCOUNTED,
+            5,
+            check_discounted_returns,
+            "discounted returns G_t = r_t + gamma (1 - done_t) G_{t+1}",
+        ),
+        _exercise(
+            _N_STEP,
+            6,
+            check_n_step_returns,
+            "n-step returns, bootstrapping at truncation and at the end of the data",
+        ),
+        _exercise(_GAE, 7, check_gae, "generalised advantage estimates A_t"),
+        _exercise(
+            _IMPORTANCE,
+            8,
+            check_importance_weights,
+            "per-episode cumulative importance weights, in log space",
+        ),
+    )
+}
