@@ -1,0 +1,164 @@
+"""Command line: ``python -m pgkit train|evaluate|workbook|check|exercises``.
+
+Examples::
+
+    python -m pgkit train ppo --env CartPole-v1 --steps 100000 --seed 0 --out runs/ppo
+    python -m pgkit train a2c --env CartPole-v1 --steps 200000 --set lr=0.0007 --set gamma=0.99
+    python -m pgkit evaluate runs/ppo --episodes 20
+    python -m pgkit workbook
+    python -m pgkit exercises --solutions my_solutions.py
+    python -m pgkit check gae my_solutions.py:gae
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+ALGOS = ("reinforce", "vpg", "a2c", "ppo")
+
+
+def _parse_setting(text: str) -> tuple[str, Any]:
+    """Parse ``key=value``; the value is read as JSON when it can be (numbers, lists, true)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--set expects key=value, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.replace("-", "_"), value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pgkit",
+        description="Train, evaluate and check policy-gradient agents from the book.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("Examples::", 1)[1],
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train",
+        help="train an agent and save the run to a folder",
+        description="Train one of the book's algorithms and write checkpoint.pt, config.json, "
+        "history.csv and learning_curve.png into --out.",
+    )
+    train.add_argument("algo", choices=ALGOS, help="which algorithm (see pgkit.algos)")
+    train.add_argument("--env", default="CartPole-v1", help="gymnasium environment id")
+    train.add_argument("--steps", type=int, required=True, help="environment steps to train for")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--out", required=True, help="folder to write the run into")
+    train.add_argument(
+        "--set",
+        dest="settings",
+        type=_parse_setting,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a hyperparameter, e.g. --set lr=3e-4 --set hidden=[32,32] (repeatable)",
+    )
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate a saved run",
+        description="Load a run folder and print the mean and std of evaluation returns.",
+    )
+    evaluate.add_argument("run", help="folder written by `train`")
+    evaluate.add_argument("--episodes", type=int, default=10, help="episodes (default 10)")
+    evaluate.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
+    evaluate.add_argument(
+        "--stochastic", action="store_true", help="sample actions instead of taking the mode"
+    )
+
+    check = commands.add_parser(
+        "check",
+        help="run an exercise checker on your function",
+        description="Run the checker of one exercise on a function in your own file.",
+    )
+    check.add_argument("exercise", help="exercise name, e.g. gae (see `exercises`)")
+    check.add_argument("target", help="FILE.py:FUNCTION, e.g. my_solutions.py:gae")
+
+    workbook = commands.add_parser(
+        "workbook",
+        help="write the self-study workbook",
+        description="Copy every chapter into a workbook folder with each exercise's solution "
+        "replaced by a stub to fill in. Notebooks you edited are kept unless --force.",
+    )
+    workbook.add_argument("--chapters", default="chapters", help="chapter notebooks folder")
+    workbook.add_argument("--out", default="workbook", help="folder to write (default workbook)")
+    workbook.add_argument("--force", action="store_true", help="overwrite edited notebooks too")
+
+    exercises = commands.add_parser(
+        "exercises",
+        help="list the exercises",
+        description="List every exercise with its chapter, and your status when --solutions is given.",
+    )
+    exercises.add_argument(
+        "--solutions", help="a .py file whose functions are named after the exercises"
+    )
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pgkit import algos
+    from pgkit.checkpoints import save_run
+
+    if args.steps < 1:
+        raise ValueError(
+            f"--steps must be a positive number of environment steps, got {args.steps}"
+        )
+    settings = dict(args.settings)
+    fn = getattr(algos, args.algo)
+    result = fn(
+        args.env, total_steps=args.steps, seed=args.seed, progress=not args.no_progress, **settings
+    )
+    out = save_run(result, args.out)
+    returns = result.history["episode_return"]
+    print(f"saved {args.algo} run to {out}/ (last mean episode return {returns[-1]:.1f})")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from pgkit.checkpoints import load_run
+    from pgkit.rollout import evaluate
+
+    run = load_run(args.run)
+    returns = evaluate(
+        run.policy,
+        run.config["env_id"],
+        episodes=args.episodes,
+        seed=args.seed,
+        deterministic=not args.stochastic,
+    )
+    print(
+        f"{run.config.get('algo', 'policy')} on {run.config['env_id']}: mean return "
+        f"{returns.mean():.2f} +/- {returns.std():.2f} (std over {len(returns)} episodes)"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"train": _train, "evaluate": _evaluate}
+    if args.command in ("workbook", "check", "exercises"):
+        from pgkit import workbook
+
+        handlers.update(
+            workbook=workbook.workbook_command,
+            check=workbook.check_command,
+            exercises=workbook.exercises_command,
+        )
+    try:
+        return handlers[args.command](args)
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Self-study: the workbook generator and the ``check``/``exercises`` commands.
+
+``python -m pgkit workbook`` copies every chapter into ``workbook/`` with each exercise's
+solution replaced by a stub: the function's signature and docstring, a body that raises
+``NotImplementedError``, and the checker call. Run a workbook notebook top to bottom and
+it stops at the first exercise you have not solved, with a message saying what to write.
+
+A workbook notebook you have edited is never overwritten: each generated notebook records
+a fingerprint of its cells, and only notebooks whose cells still match it are refreshed
+(``--force`` overwrites everything).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import hashlib
+import importlib.util
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+SOLUTION_START = re.compile(r"```\{solution-start\}\s*(?P<label>\S+)[^`]*?```", re.DOTALL)
+SOLUTION_END = re.compile(r"```\{solution-end\}\s*```")
+
+
+def _source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _fingerprint(cells: list[dict[str, Any]]) -> str:
+    text = json.dumps([[c["cell_type"], _source(c)] for c in cells])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stub_source(solution: str, label: str) -> str:
+    """The workbook cell that replaces one solution cell.
+
+    Keeps the solution's imports and the signature and docstring of each function it
+    defines, replaces every function body by ``raise NotImplementedError``, and ends with
+    the solution's checker calls, each turned into a check that stops the notebook with a
+    clear message while the function is unsolved. The rest of the solution (the worked
+    answer) is left for the reader.
+    """
+    tree = ast.parse(solution)
+    lines = [f"# Exercise {label}: implement the function below, then run this cell."]
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            lines.append(ast.get_source_segment(solution, node))
+        elif isinstance(node, ast.FunctionDef):
+            names.append(node.name)
+            signature = ast.get_source_segment(solution, node).split("\n")
+            header_end = node.body[0].lineno - node.lineno
+            if ast.get_docstring(node) is not None:
+                header_end = node.body[0].end_lineno - node.lineno + 1
+            lines += ["", *signature[:header_end]]
+            lines.append(
+                f"    raise NotImplementedError("
+                f'"{node.name} is yours to write: see exercise {label} above")'
+            )
+    if not names:
+        raise ValueError(f"the solution of exercise {label} defines no function to stub")
+    checks = [
+        ast.get_source_segment(solution, call)
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and getattr(call.func, "attr", getattr(call.func, "id", "")).startswith("check_")
+    ]
+    if not checks:
+        raise ValueError(f"the solution of exercise {label} calls no pgkit checker")
+    for check in checks:
+        lines += [
+            "",
+            "",
+            f"if not {check}:",
+            f"    raise RuntimeError(\"exercise {label} is not solved yet: the checker's verdict "
+            'above says what to fix")',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def workbook_cells(notebook: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Turn a chapter's cells into workbook cells; also return ``{label: solution source}``."""
+    cells: list[dict[str, Any]] = []
+    solutions: dict[str, str] = {}
+    label = None
+    for index, cell in enumerate(notebook["cells"]):
+        text = _source(cell)
+        cell_id = cell.get("id", f"cell-{index}")
+        if cell["cell_type"] == "markdown":
+            start = SOLUTION_START.search(text)
+            if start:
+                label = start.group("label")
+            text = SOLUTION_END.sub("", SOLUTION_START.sub("", text)).strip()
+            if SOLUTION_END.search(_source(cell)):
+                label = None
+            if text:
+                cells.append(
+                    {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": text}
+                )
+        elif label is not None:
+            if label in solutions:
+                raise ValueError(f"exercise {label} has more than one solution code cell")
+            solutions[label] = text
+            cells.append(_code_cell(cell_id, stub_source(text, label), {"pgkit_stub": label}))
+        else:
+            cells.append(_code_cell(cell_id, text, cell.get("metadata", {})))
+    return cells, solutions
+
+
+def _code_cell(cell_id: str, source: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "cell_type": "code",
+        "id": cell_id,
+        "execution_count": None,
+        "metadata": dict(metadata),
+        "outputs": [],
+        "source": source,
+    }
+
+
+def write_workbook(
+    chapters: str | Path = "chapters", out: str | Path = "workbook", *, force: bool = False
+) -> dict[str, list[Path]]:
+    """Write a workbook copy of every chapter notebook into ``out``.
+
+    Returns ``{"written": [...], "kept": [...]}``: notebooks (re)generated, and notebooks
+    left alone because the reader edited them (unless ``force``).
+    """
+    chapters, out = Path(chapters), Path(out)
+    notebooks = sorted(chapters.glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no chapter notebooks in {chapters}/; run from the book's folder")
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, list[Path]] = {"written": [], "kept": []}
+    for path in notebooks:
+        chapter = json.loads(path.read_text())
+        cells, _ = workbook_cells(chapter)
+        target = out / path.name
+        if target.exists() and not force and _edited(target):
+            report["kept"].append(target)
+            continue
+        metadata = {**chapter.get("metadata", {}), "pgkit_workbook": _fingerprint(cells)}
+        workbook = {**chapter, "cells": cells, "metadata": metadata}
+        target.write_text(json.dumps(workbook, indent=1, ensure_ascii=False) + "\n")
+        report["written"].append(target)
+    return report
+
+
+def _edited(path: Path) -> bool:
+    try:
+        notebook = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return True  # unreadable: better to keep it than to destroy the reader's work
+    return notebook.get("metadata", {}).get("pgkit_workbook") != _fingerprint(notebook["cells"])
+
+
+def workbook_command(args: argparse.Namespace) -> int:
+    report = write_workbook(args.chapters, args.out, force=args.force)
+    for path in report["written"]:
+        print(f"wrote {path}")
+    for path in report["kept"]:
+        print(f"kept  {path} (you edited it; --force overwrites)")
+    print(f"{len(report['written'])} written, {len(report['kept'])} kept in {args.out}/")
+    return 0
+
+
+def load_function(target: str) -> Any:
+    """Load ``FILE.py:NAME`` and return the function ``NAME`` defined in that file."""
+    file, sep, name = target.rpartition(":")
+    if not sep or not file or not name:
+        raise ValueError(f"expected FILE.py:FUNCTION (e.g. my_solutions.py:gae), got {target!r}")
+    module = _load_module(Path(file))
+    if not callable(getattr(module, name, None)):
+        raise ValueError(f"{file} defines no function named {name!r}")
+    return getattr(module, name)
+
+
+def _load_module(path: Path) -> Any:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found")
+    spec = importlib.util.spec_from_file_location(f"_pgkit_solutions_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        raise ValueError(f"{path} failed to run: {type(e).__name__}: {e}") from e
+    return module
+
+
+def _exercise(name: str) -> Any:
+    from pgkit.exercises import EXERCISES
+
+    if name not in EXERCISES:
+        raise ValueError(f"unknown exercise {name!r}; choose one of: {', '.join(EXERCISES)}")
+    return EXERCISES[name]
+
+
+def check_command(args: argparse.Namespace) -> int:
+    exercise = _exercise(args.exercise)
+    return 0 if exercise.checker(load_function(args.target)) else 1
+
+
+def exercises_command(args: argparse.Namespace) -> int:
+    from pgkit.exercises import EXERCISES
+
+    module = _load_module(Path(args.solutions)) if args.solutions else None
+    print(f"{'exercise':<24}{'chapter':>8}  {'status':<14}signature")
+    for name, exercise in EXERCISES.items():
+        status = ""
+        if module is not None:
+            fn = getattr(module, name, None)
+            if not callable(fn):
+                status = "not started"
+            else:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    status = "passed" if exercise.checker(fn) else "failing"
+        print(f"{name:<24}{exercise.chapter:>8}  {status:<14}{exercise.signature}")
+    if module is None:
+        print("\nAdd --solutions FILE.py to see which of your functions (named as above) pass.")
+    return 0

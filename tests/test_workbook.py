@@ -1,0 +1,184 @@
+"""The self-study workbook and the ``check``/``exercises`` commands (pgkit/workbook.py)."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from pgkit.__main__ import main
+from pgkit.workbook import stub_source, workbook_cells, write_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+SOLUTION = textwrap.dedent(
+    '''
+    import numpy as np
+
+
+    def reward_to_go(rewards, dones):
+        """Sum of the rewards from t to the episode's end."""
+        out = np.zeros(len(rewards))
+        return out
+
+
+    assert check_reward_to_go(reward_to_go)
+    print("the worked answer, which the workbook leaves out")
+    '''
+)
+
+
+def _notebook(*cells):
+    return {"cells": [{"cell_type": t, "metadata": {}, "source": s} for t, s in cells]}
+
+
+EXERCISE_NB = _notebook(
+    ("markdown", "Intro"),
+    ("code", "x = 1"),
+    ("markdown", "Do it.\n\n```{solution-start} ex-rtg\n:class: dropdown\n```"),
+    ("code", SOLUTION),
+    ("markdown", "```{solution-end}\n```"),
+    ("code", "y = 2"),
+)
+
+
+def test_stub_keeps_imports_signature_docstring_and_checker_only():
+    stub = stub_source(SOLUTION, "ex-rtg")
+    assert "import numpy as np" in stub
+    assert 'def reward_to_go(rewards, dones):\n    """Sum of the rewards' in stub
+    assert 'raise NotImplementedError("reward_to_go is yours to write' in stub
+    assert "if not check_reward_to_go(reward_to_go):" in stub
+    assert "worked answer" not in stub and "np.zeros" not in stub
+    compile(stub, "stub", "exec")
+
+
+def test_stub_rejects_solutions_without_function_or_checker():
+    with pytest.raises(ValueError, match="defines no function"):
+        stub_source("check_gae(print)", "ex")
+    with pytest.raises(ValueError, match="calls no pgkit checker"):
+        stub_source("def f():\n    return 1\n", "ex")
+
+
+def test_workbook_cells_drop_solution_fences_and_stub_the_solution():
+    cells, solutions = workbook_cells(EXERCISE_NB)
+    sources = [c["source"] for c in cells]
+    assert solutions == {"ex-rtg": SOLUTION}
+    assert sources[2] == "Do it."
+    assert cells[3]["metadata"] == {"pgkit_stub": "ex-rtg"}
+    assert [c["id"] for c in cells] == ["cell-0", "cell-1", "cell-2", "cell-3", "cell-5"]
+    assert sources[4] == "y = 2"  # the empty solution-end cell is gone
+    assert all("solution-" not in s for s in sources)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_every_chapter_exercise_becomes_a_stub(path):
+    notebook = json.loads(path.read_text())
+    text = "".join("".join(c["source"]) for c in notebook["cells"])
+    cells, solutions = workbook_cells(notebook)
+    assert len(solutions) == text.count("{solution-start}") >= 1
+    stubs = [c for c in cells if c["metadata"].get("pgkit_stub")]
+    assert len(stubs) == len(solutions)
+
+
+def test_edited_notebooks_are_kept_unless_forced(tmp_path):
+    chapters = tmp_path / "chapters"
+    chapters.mkdir()
+    (chapters / "01_a.ipynb").write_text(json.dumps({**EXERCISE_NB, "nbformat": 4}))
+    out = tmp_path / "workbook"
+    assert len(write_workbook(chapters, out)["written"]) == 1
+    # untouched: regenerated freely
+    assert len(write_workbook(chapters, out)["written"]) == 1
+    target = out / "01_a.ipynb"
+    edited = json.loads(target.read_text())
+    edited["cells"][3]["source"] = "def reward_to_go(rewards, dones):\n    return rewards\n"
+    target.write_text(json.dumps(edited))
+    report = write_workbook(chapters, out)
+    assert report == {"written": [], "kept": [target]}
+    assert "return rewards" in target.read_text()
+    assert write_workbook(chapters, out, force=True)["written"] == [target]
+    assert "return rewards" not in target.read_text()
+
+
+def test_missing_chapters_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no chapter notebooks"):
+        write_workbook(tmp_path, tmp_path / "wb")
+
+
+def _execute(path):
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={
+        "metadata": {"path": str(path.parent)}}).execute()  # fmt: skip
+    return notebook
+
+
+def test_workbook_stops_at_the_stub_and_passes_with_the_solution_pasted_back(tmp_path):
+    chapter = ROOT / "chapters" / "01_objective.ipynb"
+    assert main(["workbook", "--chapters", str(chapter.parent), "--out", str(tmp_path)]) == 0
+    workbook = tmp_path / chapter.name
+    with pytest.raises(CellExecutionError) as error:
+        _execute(workbook)
+    assert "is not solved yet" in str(error.value)
+    notebook = json.loads(workbook.read_text())
+    first_stub = next(i for i, c in enumerate(notebook["cells"]) if c["metadata"].get("pgkit_stub"))
+    # every code cell before the first stub ran without error
+    _, solutions = workbook_cells(json.loads(chapter.read_text()))
+    for cell in notebook["cells"]:
+        label = cell["metadata"].get("pgkit_stub")
+        if label:
+            cell["source"] = solutions[label]
+    workbook.write_text(json.dumps(notebook))
+    executed = _execute(workbook)
+    stub_outputs = [
+        "".join(o.get("text", "") for o in c.outputs)
+        for c in executed.cells
+        if c.metadata.get("pgkit_stub")
+    ]
+    assert first_stub > 0 and stub_outputs
+    assert all("cases passed" in text and "Smallest failing" not in text for text in stub_outputs)
+
+
+def test_check_command_exit_codes(tmp_path, capsys):
+    good = tmp_path / "mine.py"
+    good.write_text(
+        "import numpy as np\n"
+        "def mc_estimate(returns):\n"
+        "    r = np.asarray(returns, float)\n"
+        "    return r.mean(), r.std(ddof=1) / np.sqrt(len(r))\n"
+        "def wrong(returns):\n"
+        "    r = np.asarray(returns, float)\n"
+        "    return r.mean(), r.std() / np.sqrt(len(r))\n"
+    )
+    assert main(["check", "mc_estimate", f"{good}:mc_estimate"]) == 0
+    assert main(["check", "mc_estimate", f"{good}:wrong"]) == 1
+    assert "ddof" in capsys.readouterr().out
+    assert main(["check", "nope", f"{good}:wrong"]) == 2
+    assert "unknown exercise 'nope'" in capsys.readouterr().err
+    assert main(["check", "gae", f"{good}:missing"]) == 2
+    assert "defines no function named 'missing'" in capsys.readouterr().err
+    assert main(["check", "gae", "no_colon"]) == 2
+    assert main(["check", "gae", f"{tmp_path}/absent.py:gae"]) == 2
+
+
+def test_exercises_command_lists_status(tmp_path, capsys):
+    mine = tmp_path / "mine.py"
+    mine.write_text(
+        "import numpy as np\n"
+        "def mc_estimate(returns):\n"
+        "    r = np.asarray(returns, float)\n"
+        "    return r.mean(), r.std(ddof=1) / np.sqrt(len(r))\n"
+        "def gae(*args):\n"
+        "    raise NotImplementedError\n"
+    )
+    assert main(["exercises", "--solutions", str(mine)]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:] if line}
+    assert "passed" in rows["mc_estimate"]
+    assert "failing" in rows["gae"]
+    assert "not started" in rows["n_step_returns"]
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise SystemError('boom')\n")
+    assert main(["exercises", "--solutions", str(broken)]) == 2
+    assert "failed to run" in capsys.readouterr().err
