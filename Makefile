@@ -1,0 +1,75 @@
+# Policy Gradients, Executable: build, test and run the book.
+# `make book` and `make test` are all a newcomer needs; both create .venv on first use.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := book
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HTML := _build/html
+# Generous: the slowest cell in a chapter trains a few seeds on a CPU.
+CELL_TIMEOUT ?= 1200
+# apt-get needs root; use sudo when run as an ordinary user.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# Run notebooks in the kernel of this virtualenv, never one registered elsewhere.
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+export MPLBACKEND := Agg
+# Selenium must never download a browser or driver: the test uses the Debian packages.
+export SE_OFFLINE := true
+
+.PHONY: book test lab notebooks install lint unit nbval book-strict browser browser-deps bench clean
+
+# Re-installs only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -qq -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build .
+	@echo "Book: $(CURDIR)/$(HTML)/index.html"
+
+test: $(STAMP) browser-deps lint unit nbval book-strict browser
+
+lint: $(STAMP)
+	$(BIN)/ruff check pgkit tests bench tools
+	$(BIN)/ruff format --check pgkit tests bench tools
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests
+
+# pytest exits 5 when it collects nothing, so an empty chapters/ is handled explicitly.
+nbval: $(STAMP)
+	@if compgen -G "chapters/*.ipynb" > /dev/null; then \
+		$(BIN)/pytest -q --nbval-lax --nbval-current-env \
+			--nbval-cell-timeout=$(CELL_TIMEOUT) chapters/; \
+	else \
+		echo "nbval: no notebooks in chapters/"; \
+	fi
+
+# --all rebuilds every page, so warnings from pages unchanged since the last build are not missed.
+book-strict: $(STAMP)
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+browser: $(STAMP) browser-deps
+	$(BIN)/pytest -q -rA -m browser tests/test_book_browser.py
+
+browser-deps:
+	@command -v chromium > /dev/null && command -v chromedriver > /dev/null || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=chapters $(if $(SUDO),,--allow-root)
+
+notebooks: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py --timeout $(CELL_TIMEOUT) chapters/*.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python bench/book_timing.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,120 @@
+"""Static checks on the stored chapter notebooks (no kernel is started here).
+
+The book renders the outputs stored in each notebook, so those outputs must be trustworthy: free of
+errors, produced by one top-to-bottom run, and re-checked by nbval in CI through at least one
+`# NBVAL_CHECK_OUTPUT` cell. Every notebook must also be reachable from the table of contents and
+must import pgkit as an installed package.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "chapters"
+NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
+SYS_PATH_EDIT = re.compile(r"\bsys\.path\b|PYTHONPATH")
+
+
+def toc_files(toc: dict) -> list[str]:
+    """Every `file:` entry in a jb-book table of contents, root included, in order."""
+    found = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                found.append(entry["file"])
+            for key in ("parts", "chapters", "sections"):
+                walk(entry.get(key, []))
+
+    walk([toc])
+    return found
+
+
+def load_toc() -> dict:
+    with open(ROOT / "_toc.yml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def code_cells(path: Path) -> list:
+    nb = nbformat.read(path, as_version=4)
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+notebook_params = pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
+
+
+def test_toc_walker_finds_nested_entries():
+    toc = {
+        "root": "intro",
+        "parts": [{"chapters": [{"file": "a", "sections": [{"file": "b"}]}]}],
+        "chapters": [{"file": "c"}],
+    }
+    assert toc_files(toc) == ["intro", "a", "b", "c"]
+
+
+def test_every_toc_entry_exists():
+    missing = [
+        entry
+        for entry in toc_files(load_toc())
+        if not any((ROOT / f"{entry}{suffix}").is_file() for suffix in (".md", ".ipynb"))
+    ]
+    assert not missing, f"_toc.yml lists files that do not exist: {missing}"
+
+
+@notebook_params
+def test_notebook_is_listed_in_toc(path):
+    entry = path.relative_to(ROOT).with_suffix("").as_posix()
+    assert entry in toc_files(load_toc()), f"add `- file: {entry}` to _toc.yml"
+
+
+@notebook_params
+def test_stored_outputs_contain_no_error(path):
+    errors = [
+        (index, output.get("ename"))
+        for index, cell in enumerate(code_cells(path))
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    ]
+    assert not errors, (
+        f"{path.name}: code cells (index, exception) {errors} stored an error; "
+        "fix them and run `make notebooks`"
+    )
+
+
+@notebook_params
+def test_outputs_come_from_one_in_order_run(path):
+    counts = [cell.execution_count for cell in code_cells(path) if cell.source.strip()]
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{path.name}: execution counts {counts} are not 1, 2, 3, ...; "
+        "re-run it from a fresh kernel with `make notebooks`"
+    )
+
+
+@notebook_params
+def test_has_a_checked_output_cell(path):
+    checked = [
+        cell
+        for cell in code_cells(path)
+        if "# NBVAL_CHECK_OUTPUT" in cell.source and cell.get("outputs")
+    ]
+    assert checked, (
+        f"{path.name}: mark at least one code cell with a stored output `# NBVAL_CHECK_OUTPUT` "
+        "so CI compares it"
+    )
+
+
+@notebook_params
+def test_imports_pgkit_without_touching_sys_path(path):
+    offending = [
+        index for index, cell in enumerate(code_cells(path)) if SYS_PATH_EDIT.search(cell.source)
+    ]
+    assert not offending, (
+        f"{path.name}: code cells {offending} edit sys.path or PYTHONPATH; "
+        "pgkit is installed in the environment, import it directly"
+    )
