@@ -1,0 +1,195 @@
+"""Policies and value functions: small MLPs whose ``forward`` returns a distribution.
+
+A policy pi_theta(a | s) is a ``torch.nn.Module`` whose ``forward(obs)`` returns a
+``torch.distributions.Distribution`` over actions for a batch of observations
+``obs`` of shape ``(B, obs_dim)`` (any leading shape works, e.g. ``(T, N, obs_dim)``).
+Algorithms only ever call ``sample``, ``log_prob``, ``entropy`` and ``mode`` on it.
+
+- :class:`CategoricalPolicy` (Chapter 3): pi(a | s) = softmax(f_theta(s))_a.
+- :class:`GaussianPolicy` (Chapter 4): a ~ N(mu_theta(s), diag(sigma^2)) with a learned,
+  state-independent log sigma; ``log_prob`` sums over action dimensions, shape ``(B,)``.
+- :class:`ValueFunction` (Chapter 5): V_phi(s), shape ``(B,)``.
+
+Weights use orthogonal initialisation as in the PPO implementation literature:
+gain sqrt(2) for hidden layers, 0.01 for the policy head (near-uniform / near-zero-mean
+initial policy) and 1.0 for the value head; biases start at zero.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+from torch.distributions import Categorical, Independent, Normal
+
+__all__ = [
+    "CategoricalPolicy",
+    "GaussianPolicy",
+    "ValueFunction",
+    "make_policy",
+    "mlp",
+    "observation_dim",
+]
+
+
+def mlp(
+    in_dim: int,
+    out_dim: int,
+    hidden: Sequence[int] = (64, 64),
+    activation: type[nn.Module] = nn.Tanh,
+    output_gain: float = 1.0,
+) -> nn.Sequential:
+    """Multilayer perceptron ``in_dim -> hidden... -> out_dim``, orthogonally initialised.
+
+    Hidden layers get gain sqrt(2) and the output layer ``output_gain``; biases are zero.
+    Input ``(..., in_dim)``, output ``(..., out_dim)``.
+    """
+    in_dim = _check_dim("in_dim", in_dim)
+    out_dim = _check_dim("out_dim", out_dim)
+    hidden = tuple(_check_dim("hidden", h) for h in hidden)
+    layers: list[nn.Module] = []
+    sizes = (in_dim, *hidden)
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [_linear(fan_in, fan_out, math.sqrt(2.0)), activation()]
+    layers.append(_linear(sizes[-1], out_dim, output_gain))
+    return nn.Sequential(*layers)
+
+
+class CategoricalPolicy(nn.Module):
+    """pi_theta(a | s) = softmax(logits_theta(s))_a over ``n_actions`` actions (Chapter 3).
+
+    ``forward(obs)`` with ``obs`` of shape ``(..., obs_dim)`` returns a ``Categorical``
+    with batch shape ``obs.shape[:-1]``; samples are long tensors of that shape and
+    ``mode`` is the argmax action.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        n_actions: int,
+        hidden: Sequence[int] = (64, 64),
+        activation: type[nn.Module] = nn.Tanh,
+    ) -> None:
+        super().__init__()
+        self.obs_dim = _check_dim("obs_dim", obs_dim)
+        self.n_actions = _check_dim("n_actions", n_actions)
+        self.logits_net = mlp(obs_dim, n_actions, hidden, activation, output_gain=0.01)
+
+    def forward(self, obs: torch.Tensor | np.ndarray) -> Categorical:
+        obs = _as_obs(obs, self.obs_dim)
+        return Categorical(logits=self.logits_net(obs))
+
+
+class GaussianPolicy(nn.Module):
+    """a ~ N(mu_theta(s), diag(exp(log_std))^2), log-prob summed over action dims (Chapter 4).
+
+    log pi(a | s) = sum_j [ -(a_j - mu_j)^2 / (2 sigma_j^2) - log sigma_j - log(2 pi) / 2 ].
+    ``forward(obs)`` with ``obs`` of shape ``(..., obs_dim)`` returns
+    ``Independent(Normal(mu, sigma), 1)``: samples have shape ``(..., act_dim)`` and
+    ``log_prob``/``entropy`` have shape ``(...)``. The mean depends on the state, the
+    log standard deviation ``log_std`` (shape ``(act_dim,)``) does not. ``mode`` is ``mu``.
+    Samples are unbounded; :func:`pgkit.rollout.collect` clips them only when sending
+    them to an environment with a bounded action space.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden: Sequence[int] = (64, 64),
+        log_std_init: float = 0.0,
+        activation: type[nn.Module] = nn.Tanh,
+    ) -> None:
+        super().__init__()
+        self.obs_dim = _check_dim("obs_dim", obs_dim)
+        self.act_dim = _check_dim("act_dim", act_dim)
+        if not math.isfinite(log_std_init):
+            raise ValueError(f"log_std_init must be a finite number, got {log_std_init}")
+        self.mean_net = mlp(obs_dim, act_dim, hidden, activation, output_gain=0.01)
+        self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
+
+    def forward(self, obs: torch.Tensor | np.ndarray) -> Independent:
+        obs = _as_obs(obs, self.obs_dim)
+        mu = self.mean_net(obs)
+        sigma = self.log_std.exp().expand_as(mu)
+        return Independent(Normal(mu, sigma), 1)
+
+
+class ValueFunction(nn.Module):
+    """State-value estimate V_phi(s) (Chapter 5): ``obs`` ``(..., obs_dim)`` -> ``(...)``."""
+
+    def __init__(
+        self,
+        obs_dim: int,
+        hidden: Sequence[int] = (64, 64),
+        activation: type[nn.Module] = nn.Tanh,
+    ) -> None:
+        super().__init__()
+        self.obs_dim = _check_dim("obs_dim", obs_dim)
+        self.value_net = mlp(obs_dim, 1, hidden, activation, output_gain=1.0)
+
+    def forward(self, obs: torch.Tensor | np.ndarray) -> torch.Tensor:
+        return self.value_net(_as_obs(obs, self.obs_dim)).squeeze(-1)
+
+
+def make_policy(
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    hidden: Sequence[int] = (64, 64),
+    **kwargs,
+) -> CategoricalPolicy | GaussianPolicy:
+    """The policy that fits a gymnasium environment's single-env spaces.
+
+    ``Discrete(n)`` actions -> :class:`CategoricalPolicy`; 1-D ``Box`` actions ->
+    :class:`GaussianPolicy`. Observations must be a 1-D ``Box``. Extra keyword arguments
+    (``activation``, ``log_std_init``) go to the policy's constructor. For a vector env
+    pass ``envs.single_observation_space`` and ``envs.single_action_space``.
+    """
+    obs_dim = observation_dim(observation_space)
+    if isinstance(action_space, gym.spaces.Discrete):
+        return CategoricalPolicy(obs_dim, int(action_space.n), hidden, **kwargs)
+    if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+        return GaussianPolicy(obs_dim, action_space.shape[0], hidden, **kwargs)
+    raise ValueError(
+        f"action_space {action_space} is not supported: make_policy handles Discrete(n) "
+        "(categorical policy) and 1-D Box (Gaussian policy) action spaces"
+    )
+
+
+def observation_dim(observation_space: gym.Space) -> int:
+    """``obs_dim`` of a 1-D ``Box`` observation space (ValueError for anything else)."""
+    if isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 1:
+        return int(observation_space.shape[0])
+    raise ValueError(
+        f"observation_space {observation_space} is not supported: pgkit's policies take "
+        "1-D Box observations of shape (obs_dim,); flatten or one-hot encode other spaces "
+        "with a gymnasium observation wrapper first"
+    )
+
+
+def _linear(fan_in: int, fan_out: int, gain: float) -> nn.Linear:
+    layer = nn.Linear(fan_in, fan_out)
+    nn.init.orthogonal_(layer.weight, gain=gain)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def _check_dim(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _as_obs(obs: torch.Tensor | np.ndarray, obs_dim: int) -> torch.Tensor:
+    obs = torch.as_tensor(obs, dtype=torch.float32)
+    if obs.ndim == 0 or obs.shape[-1] != obs_dim:
+        raise ValueError(
+            f"obs must have shape (..., {obs_dim}) (last dimension = obs_dim), got shape "
+            f"{tuple(obs.shape)}; for a single observation pass obs[None] or keep its "
+            "feature dimension"
+        )
+    return obs

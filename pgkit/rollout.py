@@ -1,0 +1,303 @@
+"""Collecting experience from vectorised gymnasium environments (Chapter 3 onwards).
+
+:func:`collect` steps N environments for T steps with the current policy and returns a
+time-major :class:`Batch`: row t holds the transitions (s_t, a_t, r_t, s_{t+1}) of all N
+sub-environments, every one a real transition, with ``terminated`` and ``truncated`` kept
+apart so that truncation can be bootstrapped with V(s_{t+1}) and termination cannot.
+
+Collection continues across calls: the observation each sub-environment waits on and
+the return and length of its episode so far live on the side, in a weak dictionary keyed
+by the env object (so they vanish with the env). :func:`make_vec_env` and
+:func:`reset_envs` start that record; reset through them rather than ``envs.reset``.
+
+Autoreset. In gymnasium's NEXT_STEP mode the call after an episode ends only resets the
+sub-env and yields no transition. We avoid that phantom step by resetting the finished
+sub-envs at once (``envs.reset(options={"reset_mask": done})``, honoured by Sync/Async
+vector envs); the native vector CartPole ignores the mask and restarts every sub-env, so
+for it we redo what its own autoreset step does, for the finished columns only. In
+SAME_STEP mode the env resets itself and hands the final observation in
+``info["final_obs"]``. DISABLED is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
+from gymnasium.vector import AutoresetMode, VectorEnv
+from torch.distributions import Distribution
+
+from pgkit.validation import check_positive_int
+
+__all__ = ["Batch", "collect", "collect_episodes", "evaluate", "make_vec_env", "reset_envs"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Time-major transitions from :func:`collect` (T = steps, N = number of envs).
+
+    obs, next_obs: (T, N, *obs_shape) float32; next_obs[t] is the true successor state
+        s_{t+1} (the final observation when the episode ended at t).
+    actions: (T, N) long for Discrete, (T, N, act_dim) float32 for Box (the unclipped sample).
+    rewards: (T, N) float32. terminated, truncated: (T, N) bool.
+    log_probs: (T, N) float32, log pi(a_t | s_t) under the collecting policy, detached.
+    values, next_values: (T, N) float32 V(obs) and V(next_obs), or None without value_fn.
+    episode_returns, episode_lengths: 1-D numpy arrays (float64, int64), one entry per
+        episode that ended in this batch, counted from its first step even if that step
+        came in an earlier batch.
+    """
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    rewards: torch.Tensor
+    terminated: torch.Tensor
+    truncated: torch.Tensor
+    next_obs: torch.Tensor
+    log_probs: torch.Tensor
+    values: torch.Tensor | None
+    next_values: torch.Tensor | None
+    episode_returns: np.ndarray
+    episode_lengths: np.ndarray
+
+
+@dataclass
+class _Progress:
+    obs: np.ndarray  # (N, *obs_shape) float32: what each sub-env's next action responds to
+    episode_return: np.ndarray  # (N,) reward so far in each running episode
+    episode_length: np.ndarray  # (N,) steps so far in each running episode
+
+
+_PROGRESS: weakref.WeakKeyDictionary[VectorEnv, _Progress] = weakref.WeakKeyDictionary()
+
+
+def make_vec_env(
+    env_id: str, num_envs: int = 8, seed: int = 0, autoreset_mode=AutoresetMode.NEXT_STEP
+) -> VectorEnv:
+    """N copies of ``env_id`` as one VectorEnv, reset once with ``seed``.
+
+    The native vectorised env is used where gymnasium has one (CartPole, NEXT_STEP only),
+    otherwise ``SyncVectorEnv``. "pgkit/..." ids work.
+    """
+    _register_pgkit_envs()
+    num_envs = check_positive_int("num_envs", num_envs)
+    try:
+        mode = AutoresetMode(autoreset_mode)
+    except ValueError as e:
+        raise ValueError(f"autoreset_mode must be an AutoresetMode, got {autoreset_mode!r}") from e
+    try:
+        spec = gym.spec(env_id)
+    except gym.error.Error as e:
+        raise ValueError(f"unknown environment id {env_id!r}: {e}") from e
+    if spec.vector_entry_point is not None and mode is AutoresetMode.NEXT_STEP:
+        envs = gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")
+    else:
+        envs = gym.make_vec(env_id, num_envs, "sync", vector_kwargs={"autoreset_mode": mode})
+    reset_envs(envs, seed)
+    return envs
+
+
+def reset_envs(envs: VectorEnv, seed: int) -> np.ndarray:
+    """Reset every sub-env with ``seed`` and start (or restart) collection from there."""
+    _autoreset_mode(envs)
+    obs, _ = envs.reset(seed=seed)
+    zeros = np.zeros(envs.num_envs)
+    _PROGRESS[envs] = _Progress(np.asarray(obs, np.float32), zeros, zeros.astype(np.int64))
+    return obs
+
+
+def collect(envs: VectorEnv, policy: torch.nn.Module, steps: int, value_fn=None) -> Batch:
+    """Step ``envs`` for ``steps`` steps with a_t ~ policy(s_t); returns a :class:`Batch`.
+
+    Shapes are (steps, N, ...), see :class:`Batch`. Sampling uses torch's global RNG, so
+    ``torch.manual_seed`` plus the env seed make a batch reproducible. log pi(a_t | s_t)
+    and, given ``value_fn`` ((..., obs_dim) -> (...)), V(s_t) and V(s_{t+1}) come from
+    batched forward passes after the env loop.
+    """
+    steps = check_positive_int("steps", steps)
+    progress, mode, to_env = _progress(envs), _autoreset_mode(envs), _action_adapter(envs)
+    n, space = envs.num_envs, envs.single_action_space
+    obs = np.empty((steps, *progress.obs.shape), np.float32)
+    next_obs = np.empty_like(obs)
+    discrete = isinstance(space, gym.spaces.Discrete)
+    actions = np.empty((steps, n, *space.shape), np.int64 if discrete else np.float32)
+    rewards = np.empty((steps, n), np.float32)
+    terminated, truncated = np.empty((steps, n), bool), np.empty((steps, n), bool)
+    episode_return, episode_length = progress.episode_return, progress.episode_length
+    returns, lengths = [], []
+    with torch.no_grad(), _fast_distributions():
+        for t in range(steps):
+            obs[t] = progress.obs
+            actions[t] = policy(torch.from_numpy(obs[t])).sample().numpy()
+            observation, reward, terminated[t], truncated[t], info = envs.step(to_env(actions[t]))
+            rewards[t], next_obs[t] = reward, observation
+            episode_return += reward
+            episode_length += 1
+            done = terminated[t] | truncated[t]
+            if done.any():
+                returns.append(episode_return[done])
+                lengths.append(episode_length[done])
+                episode_return[done], episode_length[done] = 0.0, 0
+                if mode is AutoresetMode.SAME_STEP:
+                    next_obs[t, done] = np.stack(info["final_obs"][done])
+                else:
+                    observation = _reset_finished(envs, observation, done)
+            progress.obs = observation
+        # One batched pass after the loop costs less than a log_prob call per step.
+        obs, actions = torch.from_numpy(obs), torch.from_numpy(actions)
+        log_probs = policy(obs).log_prob(actions).float()
+    next_obs = torch.from_numpy(next_obs)
+    return Batch(
+        obs, actions, torch.from_numpy(rewards), torch.from_numpy(terminated),
+        torch.from_numpy(truncated), next_obs, log_probs,
+        *_values(value_fn, obs, next_obs),
+        np.concatenate([np.zeros(0), *returns]), np.concatenate([np.zeros(0, int), *lengths]),
+    )  # fmt: skip
+
+
+def collect_episodes(envs, policy, episodes: int, *, value_fn=None, seed: int = 0) -> Batch:
+    """Exactly ``episodes`` whole episodes, concatenated in time: a Batch with N = 1.
+
+    Fields have shape (T_total, 1, ...), T_total = episode_lengths.sum(); each episode's rows
+    are contiguous and in order, its last row has terminated or truncated set and no other
+    row has, so discounted_returns(rewards, terminated | truncated, gamma) is each step's
+    reward-to-go (Chapter 3). Sub-env i contributes a fixed share of the episodes (env 0's
+    first), so short episodes are not over-represented. ``envs`` is a started VectorEnv
+    (episodes running when the call starts are not kept, and the env runs on in chunks of
+    32 steps, so a few steps past the last kept episode are dropped too) or an env id, for
+    which make_vec_env(envs, min(episodes, 8), seed) is built.
+    """
+    episodes = check_positive_int("episodes", episodes)
+    if isinstance(envs, str):
+        envs = make_vec_env(envs, num_envs=min(episodes, 8), seed=seed)
+    n = envs.num_envs
+    quota = np.full(n, episodes // n) + (np.arange(n) < episodes % n)
+    running = _progress(envs).episode_length > 0  # started before this call: not kept
+    batches = []
+    while True:
+        batches.append(collect(envs, policy, 32))
+        done = torch.cat([b.terminated | b.truncated for b in batches]).numpy()
+        if (done.sum(0) - running >= quota).all():
+            break
+    episode = np.cumsum(done, 0) - done - running  # -1 marks the episode already running
+    keep = (episode >= 0) & (episode < quota)
+    fields = {}
+    for name in ("obs", "actions", "rewards", "terminated", "truncated", "next_obs", "log_probs"):
+        column = torch.cat([getattr(b, name) for b in batches])
+        fields[name] = torch.cat([column[keep[:, i], i] for i in range(n)])[:, None]
+    ends = np.flatnonzero((fields["terminated"] | fields["truncated"]).numpy()) + 1
+    rewards = fields["rewards"].double().numpy().ravel()
+    values = _values(value_fn, fields["obs"], fields["next_obs"])
+    return Batch(**fields, values=values[0], next_values=values[1],
+                 episode_returns=np.add.reduceat(rewards, np.r_[0, ends[:-1]]),
+                 episode_lengths=np.diff(ends, prepend=0))  # fmt: skip
+
+
+def evaluate(policy, env_id: str, *, episodes: int = 10, seed: int = 0, deterministic=True):
+    """R(tau) of ``episodes`` episodes, numpy (episodes,): one episode per sub-env.
+
+    ``deterministic`` acts with ``dist.mode`` (argmax / Gaussian mean), otherwise samples
+    with a torch RNG seeded by ``seed`` (the global RNG is left as it was).
+    """
+    episodes = check_positive_int("episodes", episodes)
+    envs = make_vec_env(env_id, num_envs=episodes, seed=seed)
+    obs, to_env = _PROGRESS[envs].obs, _action_adapter(envs)
+    returns, running = np.zeros(episodes), np.ones(episodes, dtype=bool)
+    with torch.random.fork_rng(devices=[]), torch.no_grad(), _fast_distributions():
+        torch.manual_seed(seed)
+        while running.any():
+            dist = policy(torch.as_tensor(obs, dtype=torch.float32))
+            action = (dist.mode if deterministic else dist.sample()).numpy()
+            obs, reward, terminated, truncated, _ = envs.step(to_env(action))
+            returns += np.where(running, reward, 0.0)
+            running &= ~(terminated | truncated)
+    envs.close()
+    return returns
+
+
+def _reset_finished(envs, obs: np.ndarray, done: np.ndarray) -> np.ndarray:
+    """NEXT_STEP: reset the ``done`` sub-envs now, so the next step is a real transition."""
+    if isinstance(envs, CartPoleVectorEnv):
+        # Its reset() restarts all sub-envs; this is its own autoreset step, done early.
+        fresh = envs.np_random.uniform(envs.low, envs.high, size=(4, int(done.sum())))
+        envs.state[:, done], envs.steps[done], envs.prev_done[done] = fresh, 0, False
+        obs = obs.copy()
+        obs[done] = fresh.T
+        return obs
+    fresh = np.asarray(envs.reset(options={"reset_mask": done})[0], np.float32)
+    if not np.array_equal(fresh[~done], obs[~done]):
+        raise RuntimeError(
+            f"{envs} changed running sub-envs on reset(options={{'reset_mask': ...}}): it does "
+            "not support partial resets. Build it with pgkit.rollout.make_vec_env, use "
+            "SyncVectorEnv, or use autoreset_mode=AutoresetMode.SAME_STEP"
+        )
+    return fresh
+
+
+def _values(value_fn, obs: torch.Tensor, next_obs: torch.Tensor):
+    """(V(obs), V(next_obs)), each (T, N), from one forward pass; (None, None) without value_fn."""
+    if value_fn is None:
+        return None, None
+    with torch.no_grad():
+        both = value_fn(torch.cat([obs, next_obs]))
+    if tuple(both.shape) != (2 * obs.shape[0], obs.shape[1]):
+        raise ValueError(
+            "value_fn must map obs of shape (T, N, *obs_shape) to values of shape (T, N); given "
+            f"shape {(2 * obs.shape[0], *obs.shape[1:])} it returned {tuple(both.shape)}"
+        )
+    return both.float().split(obs.shape[0])
+
+
+def _progress(envs) -> _Progress:
+    if envs not in _PROGRESS:
+        raise ValueError(
+            "envs has not been started: create it with pgkit.rollout.make_vec_env(env_id, "
+            "num_envs, seed) or call pgkit.rollout.reset_envs(envs, seed) once before collecting"
+        )
+    return _PROGRESS[envs]
+
+
+def _autoreset_mode(envs) -> AutoresetMode:
+    if "autoreset_mode" not in envs.metadata:
+        raise ValueError(
+            "envs.metadata has no 'autoreset_mode'; build the vector env with "
+            "gymnasium.make_vec or set envs.metadata['autoreset_mode']"
+        )
+    mode = AutoresetMode(envs.metadata["autoreset_mode"])
+    if mode is AutoresetMode.DISABLED:
+        raise ValueError(
+            "autoreset_mode DISABLED is not supported: collect needs the env to reset "
+            "finished episodes itself; use AutoresetMode.NEXT_STEP or AutoresetMode.SAME_STEP"
+        )
+    return mode
+
+
+def _action_adapter(envs):
+    """Box actions are clipped to the bounds only on their way into the env."""
+    space = envs.single_action_space
+    if isinstance(space, gym.spaces.Box):
+        return lambda action: np.clip(action, space.low, space.high)
+    return lambda action: action
+
+
+@contextlib.contextmanager
+def _fast_distributions():
+    """Skip torch.distributions' argument checks (a large share of a small policy's cost)."""
+    previous = Distribution._validate_args
+    Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        Distribution.set_default_validate_args(previous)
+
+
+def _register_pgkit_envs() -> None:
+    try:
+        import pgkit.envs  # noqa: F401  (registers the "pgkit/..." ids)
+    except ModuleNotFoundError as e:
+        if e.name != "pgkit.envs":
+            raise
