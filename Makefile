@@ -19,7 +19,7 @@ export MPLBACKEND := Agg
 # Selenium must never download a browser or driver: the test uses the Debian packages.
 export SE_OFFLINE := true
 
-.PHONY: book test lab notebooks install lint unit nbval book-strict browser browser-deps bench clean
+.PHONY: book test lab notebooks workbook install lint unit nbval book-strict browser browser-deps bench clean
 
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
@@ -51,8 +51,10 @@ nbval: $(STAMP)
 		echo "nbval: no notebooks in chapters/"; \
 	fi
 
-# --all rebuilds every page, so warnings from pages unchanged since the last build are not missed.
+# A clean rebuild: warnings from unchanged pages are not missed, and pages whose source was
+# removed or moved do not linger for the browser check to find.
 book-strict: $(STAMP)
+	rm -rf $(HTML)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 browser: $(STAMP) browser-deps
@@ -67,6 +69,10 @@ lab: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py --timeout $(CELL_TIMEOUT) chapters/*.ipynb
+
+# Exercise stubs for self-study; notebooks you have edited are kept (FORCE=1 overwrites them).
+workbook: $(STAMP)
+	$(BIN)/python -m pgkit workbook $(if $(FORCE),--force,)
 
 bench: $(STAMP)
 	$(BIN)/python bench/book_timing.py

@@ -6,9 +6,11 @@ Run after the book is built (`make test` does both; on its own: `make book brows
 
 Pages are served from _build/html by a local HTTP server on 127.0.0.1 in a thread. Chromium's host
 resolver refuses every name, so anything fetched from outside the machine fails and is recorded.
-The checks: MathJax (served from the build) typeset every equation and left no raw TeX in the
-text; every image loaded; every local link and cross-reference points at an existing file and
-fragment id; no request left 127.0.0.1; and no page names a MathJax CDN. A screenshot of the first
+The checks, on every page: MathJax (served from the build) typeset every equation and left no raw
+TeX in the text; every image loaded; every local link and cross-reference points at an existing
+file and fragment id; no request left 127.0.0.1; no page names a MathJax CDN; the browser console
+shows no error. Then, as a reader would: exercise solutions are folded until their toggle is
+clicked, and the search page finds chapters. A screenshot of the first
 chapter is saved to _build/screenshot.png, and the per-page counts to _build/browser_check.json.
 """
 
@@ -115,6 +117,7 @@ class PageReport:
     mjx_containers: int
     mjx_display: int
     raw_tex: list[str]
+    console_errors: list[str]
     images: list[list]
     links: list[str]
     ids: list[str] = field(repr=False)
@@ -212,7 +215,7 @@ def driver():
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
     ):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     browser.set_page_load_timeout(PAGE_TIMEOUT_S)
     browser.set_script_timeout(PAGE_TIMEOUT_S)
@@ -230,10 +233,15 @@ def requested_urls(browser) -> list[str]:
     return urls
 
 
+def console_errors(browser) -> list[str]:
+    return [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+
+
 def visit(browser, base: str, relative: str) -> PageReport:
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get_log("performance")  # drop events from earlier pages
+    browser.get_log("browser")
     browser.get(base + relative)
     mathjax = browser.execute_async_script(WAIT_FOR_MATHJAX_JS)
     browser.execute_script(LOAD_IMAGES_JS)
@@ -246,6 +254,7 @@ def visit(browser, base: str, relative: str) -> PageReport:
         mathjax=mathjax,
         raw_tex=browser.execute_script(RAW_TEX_JS),
         requests=requested_urls(browser),
+        console_errors=console_errors(browser),
         **facts,
     )
 
@@ -258,7 +267,7 @@ def reports(site, driver) -> dict[str, PageReport]:
         page: {
             key: value
             for key, value in asdict(report).items()
-            if key not in {"ids", "links", "requests", "images", "raw_tex"}
+            if key not in {"ids", "links", "requests", "images", "raw_tex", "console_errors"}
         }
         | {"images": len(report.images), "links": len(report.links)}
         for page, report in result.items()
@@ -359,3 +368,69 @@ def test_screenshot_of_a_chapter(driver, site):
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert driver.save_screenshot(str(SCREENSHOT)), f"could not save a screenshot of {page}"
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_console_errors(reports):
+    errors = {
+        page: report.console_errors for page, report in reports.items() if report.console_errors
+    }
+    assert not errors, f"pages that logged errors in the browser console: {errors}"
+
+
+SOLUTIONS_JS = """
+return Array.from(document.querySelectorAll('.solution')).map((s) => ({
+  id: s.id,
+  body_visible: Array.from(s.children)
+    .filter((c) => !c.classList.contains('admonition-title'))
+    .some((c) => c.getClientRects().length > 0 && c.offsetHeight > 0),
+}));
+"""
+
+
+def test_solutions_are_folded_until_clicked(driver, site):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    pages = [
+        path.relative_to(HTML).as_posix()
+        for path in built_pages()
+        if 'class="solution' in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert pages, "no built page has an exercise solution"
+    for page in pages:
+        visit(driver, site, page)
+        solutions = driver.execute_script(SOLUTIONS_JS)
+        assert solutions, f"{page}: solutions in the HTML but none found in the page"
+        shown = [s["id"] for s in solutions if s["body_visible"]]
+        assert not shown, f"{page}: solutions visible before any click: {shown}"
+        for solution in solutions:
+            button = driver.find_element(By.CSS_SELECTOR, f'[id="{solution["id"]}"] .toggle-button')
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+            button.click()
+            WebDriverWait(driver, PAGE_TIMEOUT_S).until(
+                lambda d, sid=solution["id"]: next(
+                    s for s in d.execute_script(SOLUTIONS_JS) if s["id"] == sid
+                )["body_visible"],
+                message=f"{page}: solution {solution['id']} did not open when its toggle was clicked",
+            )
+
+
+def test_search_finds_chapters(driver, site):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(site + "search.html?q=advantage")
+    WebDriverWait(driver, PAGE_TIMEOUT_S).until(
+        lambda d: d.execute_script(
+            "const r = document.querySelector('#search-results');"
+            "return r && /Search finished/.test(r.innerText);"
+        ),
+        message="the search page did not finish searching (is searchindex.js built?)",
+    )
+    hits = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#search-results li a')).map((a) => a.href)"
+    )
+    chapters = [url for url in hits if "/chapters/" in url]
+    assert chapters, f"searching for 'advantage' found no chapter; results: {hits}"
+    for url in chapters:
+        target = local_target(url, site)
+        assert target is not None and target[0].is_file(), f"search result {url} is broken"
