@@ -8,6 +8,7 @@ must import pgkit as an installed package.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -118,3 +119,47 @@ def test_imports_pgkit_without_touching_sys_path(path):
         f"{path.name}: code cells {offending} edit sys.path or PYTHONPATH; "
         "pgkit is installed in the environment, import it directly"
     )
+
+
+def _cells(path: Path) -> list:
+    return nbformat.read(path, as_version=4).cells
+
+
+@notebook_params
+def test_every_figure_has_alt_text_and_a_caption(path):
+    cells = _cells(path)
+    problems = []
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        if not any("image/png" in output.get("data", {}) for output in cell.get("outputs", [])):
+            continue
+        alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+        if len(alt.split()) < 5:
+            problems.append(f"cell {index}: no alt text (metadata mystnb.image.alt)")
+        following = cells[index + 1] if index + 1 < len(cells) else None
+        if following is None or not (
+            following.cell_type == "markdown" and following.source.lstrip().startswith("**Figure")
+        ):
+            problems.append(f"cell {index}: not followed by a '**Figure N.k.** ...' caption cell")
+    assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+@notebook_params
+def test_opens_with_a_recap_and_key_equations(path):
+    cells = _cells(path)
+    opening = "\n".join(cell.source for cell in cells[:3] if cell.cell_type == "markdown")
+    assert "{doc}`" in cells[0].source, (
+        f"{path.name}: the first cell should recap, with a {{doc}} link, what the chapter builds on"
+    )
+    assert "```{admonition} Key equations" in opening, (
+        f"{path.name}: add a 'Key equations' admonition near the top"
+    )
+
+
+@notebook_params
+def test_cells_have_ids(path):
+    # The raw JSON: nbformat.read would quietly invent the missing ids.
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    missing = [index for index, cell in enumerate(cells) if "id" not in cell]
+    assert not missing, f"{path.name}: cells {missing} have no id; run nbformat's normalize()"
