@@ -26,6 +26,7 @@ _SUBMODULES = (
     "rollout",
     "seeds",
     "validation",
+    "variance",
     "workbook",
 )
 
