@@ -3,7 +3,8 @@
 - :func:`reinforce` (Chapter 3): whole episodes, every log-probability weighted by R(tau).
 - :func:`vpg` (Chapter 5): reward-to-go minus a learned value baseline.
 - :func:`a2c` (Chapter 7): short n-step rollouts from parallel envs, GAE advantages.
-- :func:`ppo` (Chapter 9): the clipped surrogate, several epochs of minibatches per batch.
+- :func:`ppo` (Chapter 9): the clipped surrogate, several epochs of minibatches per batch;
+  ``clip=None`` gives Chapter 8's unclipped importance-weighted surrogate.
 
 Every function has the signature ``fn(env_id, *, total_steps, seed=0, progress=True,
 **hyperparameters) -> TrainResult``; the hyperparameters are explicit keyword arguments with
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +34,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import TqdmWarning
 
+from pgkit.estimators import importance_weighted_loss
 from pgkit.losses import (
     approx_kl,
     entropy_bonus,
@@ -51,6 +54,13 @@ from pgkit.returns import (
 )
 from pgkit.rollout import collect, collect_episodes, make_vec_env, reset_envs
 from pgkit.validation import check_positive_int, check_unit_interval
+
+with warnings.catch_warnings():
+    # In a notebook without ipywidgets, tqdm.auto warns and falls back to a text bar. The text
+    # bar is what the book wants: a widget bar stored in a notebook needs JavaScript from the
+    # network to render, and the book must work offline.
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm
 
 __all__ = ["HISTORY_KEYS", "TrainResult", "TrainingDivergedError", "a2c", "ppo", "reinforce", "vpg"]
 
@@ -76,8 +86,10 @@ class TrainResult:
         ``steps`` environment steps so far, ``time`` seconds since the start,
         ``episode_return`` mean return of the episodes that ended during the iteration,
         ``policy_loss``, ``value_loss``, ``entropy`` (mean policy entropy), ``approx_kl``
-        (KL(old || new) after the update) and ``grad_norm`` (before clipping); NaN where a
-        quantity does not apply or no episode ended.
+        (PPO only: the sample estimate of KL(old || new) on the last minibatch, measured just
+        before that minibatch's gradient step, so 0 when each batch gets a single step) and
+        ``grad_norm`` (before clipping); NaN where a quantity does not apply or no episode
+        ended.
     config: every hyperparameter, plus ``algo``, ``env_id``, ``total_steps`` and ``seed``.
     """
 
@@ -116,8 +128,10 @@ def reinforce(
         \hat g = \frac{1}{|D|} \sum_{\tau \in D} \sum_t \nabla_\theta \log\pi_\theta(a_t \mid s_t)
         \, \Psi_t, \qquad \Psi_t = R(\tau) \text{ (default) or } G_t \text{ (reward\_to\_go)}.
 
-    The loss averages over steps rather than episodes; the two differ only by a constant
-    factor, which Adam's step size absorbs. ``episodes_per_batch`` episodes run in parallel,
+    The loss averages over steps rather than episodes; the two differ by the factor
+    |D| / (number of steps), the inverse of the batch's mean episode length, which changes
+    from batch to batch; Adam's per-parameter scaling mostly absorbs it (Chapter 3 shows
+    both forms give the same direction). ``episodes_per_batch`` episodes run in parallel,
     one per sub-environment, each starting from a fresh reset; ``steps`` counts their
     transitions. No baseline: that is Chapter 5. ``normalize=True`` standardises the
     weights per batch (a baseline in disguise; off by default to keep REINFORCE plain).
@@ -310,7 +324,7 @@ def ppo(
     anneal_lr: bool = True,
     gamma: float = 0.98,
     lam: float = 0.8,
-    clip: float = 0.2,
+    clip: float | None = 0.2,
     vf_coef: float = 0.5,
     ent_coef: float = 0.0,
     max_grad_norm: float = 0.5,
@@ -333,6 +347,14 @@ def ppo(
     learning rate annealed linearly to 0 (``anneal_lr``), and the epochs stopped early once
     the approximate KL of a minibatch exceeds ``target_kl`` (None: never).
 
+    ``clip=None`` replaces :math:`L^{CLIP}` by the unclipped importance-weighted surrogate
+    of Chapter 8, :math:`\frac{1}{B}\sum_t \rho_t(\theta)\,\hat A_t` with
+    :math:`\rho_t = \pi_\theta(a_t \mid s_t) / \pi_{\theta_\text{old}}(a_t \mid s_t)`
+    (:func:`pgkit.estimators.importance_weighted_loss`): nothing then limits how far the
+    epochs move the policy except ``target_kl``. So ``clip=None, target_kl=None`` reuses
+    each batch ``epochs`` times without any constraint, and ``clip=None, target_kl=0.01``
+    does the same with early stopping on the approximate KL.
+
     Defaults: the rl-baselines3-zoo settings for CartPole-v1 (8 envs, 32 steps, minibatch
     256, 20 epochs, lr 1e-3 annealed, gamma 0.98, lam 0.8, clip 0.2, ent_coef 0) with
     Stable-Baselines3's vf_coef 0.5 and max_grad_norm 0.5.
@@ -343,8 +365,10 @@ def ppo(
     minibatch_size = check_positive_int("minibatch_size", minibatch_size)
     epochs = check_positive_int("epochs", epochs)
     lam = check_unit_interval("lam", lam)
-    for name in ("clip", "vf_coef", "max_grad_norm"):
+    for name in ("vf_coef", "max_grad_norm"):
         _check_positive(name, config[name])
+    if clip is not None:
+        _check_positive("clip", clip)
     _check_positive("ent_coef", ent_coef, allow_zero=True)
     if target_kl is not None:
         _check_positive("target_kl", target_kl)
@@ -380,9 +404,14 @@ def ppo(
                 for index in torch.randperm(batch_size).split(minibatch_size):
                     dist = policy(obs[index])
                     log_probs = dist.log_prob(actions[index])
-                    pi_loss = ppo_clip_loss(
-                        log_probs, old_log_probs[index], advantages[index], clip
-                    )
+                    if clip is None:
+                        pi_loss = importance_weighted_loss(
+                            log_probs, old_log_probs[index], advantages[index]
+                        )
+                    else:
+                        pi_loss = ppo_clip_loss(
+                            log_probs, old_log_probs[index], advantages[index], clip
+                        )
                     v_loss = value_loss(value_fn(obs[index]), returns[index])
                     entropy = entropy_bonus(dist.entropy())
                     run.check_finite(policy_loss=pi_loss, value_loss=v_loss)
@@ -478,12 +507,13 @@ class _Run:
                 )
 
     def check_parameters(self, *modules: torch.nn.Module) -> None:
+        """Called after :meth:`record`, so the update that broke them was iteration - 1."""
         for module in modules:
             for name, p in module.named_parameters():
                 if not torch.isfinite(p).all():
                     raise TrainingDivergedError(
                         f"{type(module).__name__} parameter {name!r} became non-finite at "
-                        f"iteration {self.iteration}; lower lr (now {self.config['lr']})"
+                        f"iteration {self.iteration - 1}; lower lr (now {self.config['lr']})"
                     )
 
     def record(self, batch, **stats: torch.Tensor | float) -> None:
@@ -524,6 +554,7 @@ def _config(algo: str, arguments: dict[str, Any]) -> dict[str, Any]:
         raise TypeError(f"seed must be an integer, got {type(config['seed']).__name__}")
     if config["seed"] < 0:
         raise ValueError(f"seed must be >= 0, got {config['seed']}")
+    config["seed"] = int(config["seed"])  # gymnasium's vector envs take only Python ints
     config["gamma"] = check_unit_interval("gamma", config["gamma"])
     _check_positive("lr", config["lr"])
     hidden = config["hidden"]
