@@ -25,6 +25,7 @@ _SUBMODULES = (
     "returns",
     "rollout",
     "seeds",
+    "trust_region",
     "validation",
     "variance",
     "workbook",

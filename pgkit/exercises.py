@@ -44,6 +44,7 @@ __all__ = [
     "check_importance_weights",
     "check_mc_estimate",
     "check_n_step_returns",
+    "check_ppo_clip_loss",
     "check_reward_to_go",
     "check_surrogate_loss",
 ]
@@ -1624,6 +1625,279 @@ def check_importance_weights(fn: Callable[..., Any]) -> bool:
     return _check(_IMPORTANCE, _importance_cases(), fn)
 
 
+# --------------------------------------------------------------------------- Chapter 9
+
+
+def _ppo_run(fn: Callable[..., Any], inputs: Inputs) -> np.ndarray:
+    """[loss, d loss / d log_probs..., gradient reached old_log_probs, reached advantages]."""
+    import torch
+
+    log_probs = inputs["log_probs"].detach().clone().requires_grad_(True)
+    old_log_probs = inputs["old_log_probs"].detach().clone()
+    advantages = inputs["advantages"].detach().clone()
+    old_log_probs.requires_grad_(inputs["_old_require_grad"])
+    advantages.requires_grad_(inputs["_advantages_require_grad"])
+    loss = fn(log_probs, old_log_probs, advantages, inputs["clip"])
+    if not isinstance(loss, torch.Tensor):
+        raise _BadOutput(
+            f"your function returned a {type(loss).__name__}; return a torch tensor so that "
+            "loss.backward() can reach log_probs (no .item(), no numpy)"
+        )
+    if loss.dim() != 0:
+        raise _BadOutput(
+            f"your function returned a tensor of shape {tuple(loss.shape)}; the loss must be "
+            "a scalar: average over the batch with .mean()"
+        )
+    if not loss.requires_grad:
+        raise _BadOutput(
+            "the loss does not depend on log_probs through autograd: "
+            "did you call .detach(), .item() or .numpy() on log_probs?"
+        )
+    loss.backward()
+    grad = log_probs.grad if log_probs.grad is not None else torch.zeros_like(log_probs)
+
+    def leaked(x: torch.Tensor) -> float:
+        return float(x.grad is not None and bool(x.grad.abs().sum() > 0))
+
+    return np.concatenate(
+        [[loss.item()], grad.numpy(), [leaked(old_log_probs), leaked(advantages)]]
+    )
+
+
+def _ppo_reference(inputs: Inputs) -> np.ndarray:
+    from pgkit.losses import ppo_clip_loss
+
+    return _ppo_run(ppo_clip_loss, inputs)
+
+
+def _ppo_variant(
+    inputs: Inputs,
+    *,
+    combine: str = "min",
+    clip_what: str = "ratio",
+    ratio: str = "exp",
+    sign: float = -1.0,
+    reduce: str = "mean",
+    leak: tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
+    """A (possibly mistaken) clipped surrogate, as [loss, d loss / d log_probs, leak flags].
+
+    Each term is (value, derivative with respect to log_probs); ``combine`` picks the
+    unclipped term, the clipped term or their min/max per sample.
+    """
+    log_probs, old_log_probs = _np64(inputs["log_probs"]), _np64(inputs["old_log_probs"])
+    advantages, eps = _np64(inputs["advantages"]), float(inputs["clip"])
+    low, high = 1.0 - eps, 1.0 + eps
+    if ratio == "exp":
+        rho = np.exp(log_probs - old_log_probs)
+        drho = rho
+    elif ratio == "inverted":
+        rho = np.exp(old_log_probs - log_probs)
+        drho = -rho
+    else:  # the log-ratio used as if it were the ratio
+        rho = log_probs - old_log_probs
+        drho = np.ones_like(rho)
+    unclipped, d_unclipped = rho * advantages, drho * advantages
+    if clip_what == "ratio":
+        inside = (rho > low) & (rho < high)
+        clipped = np.clip(rho, low, high) * advantages
+        d_clipped = np.where(inside, drho * advantages, 0.0)
+    elif clip_what == "product":
+        inside = (unclipped > low) & (unclipped < high)
+        clipped = np.clip(unclipped, low, high)
+        d_clipped = np.where(inside, d_unclipped, 0.0)
+    else:  # the advantage clipped to [1 - eps, 1 + eps]
+        clipped_adv = np.clip(advantages, low, high)
+        clipped, d_clipped = rho * clipped_adv, drho * clipped_adv
+    if combine == "unclipped":
+        values, grads = unclipped, d_unclipped
+    elif combine == "clipped":
+        values, grads = clipped, d_clipped
+    else:
+        pick = unclipped <= clipped if combine == "min" else unclipped >= clipped
+        values = np.where(pick, unclipped, clipped)
+        grads = np.where(pick, d_unclipped, d_clipped)
+    scale = 1.0 if reduce == "sum" else 1.0 / len(values)
+    return np.concatenate([[sign * scale * values.sum()], sign * scale * grads, leak])
+
+
+def _ppo_leaky(which: int) -> Callable[[Inputs], np.ndarray | None]:
+    key = ("_old_require_grad", "_advantages_require_grad")[which]
+
+    def mistaken(inputs: Inputs) -> np.ndarray | None:
+        if not inputs[key]:
+            return None
+        leak = (1.0, 0.0) if which == 0 else (0.0, 1.0)
+        return _ppo_variant(inputs, leak=leak)
+
+    return mistaken
+
+
+def _ppo_show(answer: np.ndarray) -> str:
+    grad = _fmt(answer[1:-2])
+    leaks = [
+        name
+        for name, flag in zip(("old_log_probs", "advantages"), answer[-2:], strict=True)
+        if flag
+    ]
+    reached = ", ".join(leaks) if leaks else "neither"
+    return (
+        f"loss {answer[0] + 0.0:.6g}, d loss / d log_probs {grad}, "
+        f"gradient reaches old_log_probs or advantages: {reached}"
+    )
+
+
+_PPO = _Problem(
+    name="ppo_clip_loss",
+    signature="ppo_clip_loss(log_probs, old_log_probs, advantages, clip) -> torch scalar",
+    covers=(
+        "B = 1 to 32, ratios inside and outside [1 - clip, 1 + clip] on both sides, "
+        "advantages of both signs and 0, clip 0.1 to 0.3, inputs that carry gradients"
+    ),
+    reference=_ppo_reference,
+    mistakes=(
+        (
+            "old_log_probs must be a constant: a gradient flowed into old_log_probs; "
+            "use old_log_probs.detach() in the ratio",
+            _ppo_leaky(0),
+        ),
+        (
+            "advantages must be constants: a gradient flowed into advantages; "
+            "use advantages.detach()",
+            _ppo_leaky(1),
+        ),
+        (
+            "forgot the minus sign: the loss is the NEGATIVE clipped objective, "
+            "-min(ratio * A, clip(ratio) * A).mean()",
+            lambda inputs: _ppo_variant(inputs, sign=1.0),
+        ),
+        (
+            "took max instead of min: the min keeps the objective pessimistic, so moving the "
+            "ratio past the clip range never looks better than it is",
+            lambda inputs: _ppo_variant(inputs, combine="max"),
+        ),
+        (
+            "clipped the advantage instead of the ratio: clip(ratio, 1 - clip, 1 + clip) * A",
+            lambda inputs: _ppo_variant(inputs, clip_what="advantage"),
+        ),
+        (
+            "clipped the product ratio * A instead of the ratio: clip(ratio, 1 - clip, 1 + clip) "
+            "* A",
+            lambda inputs: _ppo_variant(inputs, clip_what="product"),
+        ),
+        (
+            "used only the clipped term: take the min with the unclipped ratio * A, so a move "
+            "that makes the objective worse is not hidden by the clip",
+            lambda inputs: _ppo_variant(inputs, combine="clipped"),
+        ),
+        (
+            "did not clip at all: this is the plain importance-weighted surrogate; "
+            "take min(ratio * A, clip(ratio, 1 - clip, 1 + clip) * A)",
+            lambda inputs: _ppo_variant(inputs, combine="unclipped"),
+        ),
+        (
+            "the ratio is inverted: pi_theta / pi_old = exp(log_probs - old_log_probs)",
+            lambda inputs: _ppo_variant(inputs, ratio="inverted"),
+        ),
+        (
+            "used the log-ratio log_probs - old_log_probs as the ratio; exponentiate it",
+            lambda inputs: _ppo_variant(inputs, ratio="log"),
+        ),
+        (
+            "used sum instead of mean: average over the batch so the step size does not "
+            "depend on B",
+            lambda inputs: _ppo_variant(inputs, reduce="sum"),
+        ),
+    ),
+    fallback=lambda got, expected, inputs: (
+        "no gradient reached log_probs: build the ratio from log_probs itself"
+        if got is not None and not got[1:-2].any() and expected[1:-2].any()
+        else "ratio = exp(log_probs - old_log_probs); "
+        "loss = -min(ratio * A, clip(ratio, 1 - clip, 1 + clip) * A).mean()"
+    ),
+    run=_ppo_run,
+    show=_ppo_show,
+)
+
+
+def _ppo_cases() -> list[_Case]:
+    import torch
+
+    rng = np.random.default_rng(_SEED + 10)
+    # log-ratios that put the ratio well inside or well outside the clip range (never on
+    # its edge, where the gradient of clip is a matter of convention)
+    above, below, inside = 0.4, -0.4, 0.05
+    specs = (
+        ("B = 1, ratio 1 (the first minibatch after collecting)", [0.0], [0.7], 0.2),
+        ("B = 1, ratio above 1 + clip with a positive advantage", [above], [0.7], 0.2),
+        (
+            "B = 2, ratios below 1 - clip and above 1 + clip, negative advantages",
+            [below, above],
+            [-0.5, -1.2],
+            0.2,
+        ),
+        (
+            "B = 4, ratios inside and outside the clip range, advantages of both signs",
+            [below, above, inside, above],
+            [0.8, -0.6, 1.1, 0.9],
+            0.2,
+        ),
+        ("B = 5, one advantage 0, clip 0.1", [0.3, -0.2, 0.02, below, 0.15], None, 0.1),
+        ("B = 6, old_log_probs that require grad (not detached)", None, None, 0.2),
+        (
+            "B = 8, advantages that require grad (as if computed by a critic), clip 0.3",
+            None,
+            None,
+            0.3,
+        ),
+        ("B = 32, random ratios and advantages", None, None, 0.2),
+    )
+    cases = []
+    for label, log_ratios, advantages, clip in specs:
+        b = int(label.split(",")[0].split("=")[1])
+        if log_ratios is None:
+            log_ratios = np.round(rng.normal(0.0, 0.3, size=b), 2)
+        if advantages is None:
+            advantages = np.round(rng.normal(0.0, 1.0, size=b), 1)
+            advantages[advantages == 0.0] = 0.3
+            if "advantage 0" in label:
+                advantages[1] = 0.0
+        old_log_probs = np.round(-rng.exponential(1.0, size=b) - 0.1, 2)
+        log_probs = old_log_probs + np.asarray(log_ratios, dtype=np.float64)
+        cases.append(
+            _Case(
+                label,
+                {
+                    "log_probs": torch.tensor(log_probs, dtype=torch.float64),
+                    "old_log_probs": torch.tensor(old_log_probs, dtype=torch.float64),
+                    "advantages": torch.tensor(advantages, dtype=torch.float64),
+                    "clip": clip,
+                    "_old_require_grad": "old_log_probs that require grad" in label,
+                    "_advantages_require_grad": "advantages that require grad" in label,
+                },
+            )
+        )
+    return cases
+
+
+def check_ppo_clip_loss(fn: Callable[..., Any]) -> bool:
+    """Exercise (Chapter 9): PPO's clipped surrogate loss.
+
+    ``fn(log_probs, old_log_probs, advantages, clip) -> torch scalar`` with float64 torch
+    tensors of shape (B,) and a float ``clip`` (epsilon):
+
+        rho_i = exp(log_probs_i - old_log_probs_i),
+        L = -(1/B) sum_i min(rho_i A_i, clip(rho_i, 1 - epsilon, 1 + epsilon) A_i),
+
+    with ``old_log_probs`` and ``advantages`` treated as constants. Checks the loss value,
+    its gradient with respect to ``log_probs`` (zero for samples whose ratio is clipped)
+    and that no gradient reaches ``old_log_probs`` or ``advantages`` (some cases pass
+    tensors that require grad). Compared with :func:`pgkit.losses.ppo_clip_loss`. Prints
+    a verdict; returns True when every case passes.
+    """
+    return _check(_PPO, _ppo_cases(), fn)
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -1690,6 +1964,12 @@ EXERCISES: dict[str, Exercise] = {
             8,
             check_importance_weights,
             "per-episode cumulative importance weights, in log space",
+        ),
+        _exercise(
+            _PPO,
+            9,
+            check_ppo_clip_loss,
+            "PPO's clipped surrogate loss -min(ratio * A, clip(ratio) * A).mean()",
         ),
     )
 }

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from pgkit import estimators, exercises, objective, returns
+from pgkit import estimators, exercises, losses, objective, returns
 from pgkit.exercises import EXERCISES
 
 # ------------------------------------------------------------------ correct solutions
@@ -36,6 +36,7 @@ CORRECT = {
     "n_step_returns": returns.n_step_returns,
     "gae": returns.gae,
     "importance_weights": estimators.trajectory_importance_weights,
+    "ppo_clip_loss": losses.ppo_clip_loss,
 }
 
 
@@ -190,6 +191,24 @@ def weights_inverted(log_probs, old_log_probs, dones):
     return 1.0 / estimators.trajectory_importance_weights(log_probs, old_log_probs, dones)
 
 
+def make_ppo_loss(*, combine="min", clip_what="ratio", sign=-1.0, detach=True):
+    def ppo_loss(log_probs, old_log_probs, advantages, clip):
+        if detach:
+            old_log_probs, advantages = old_log_probs.detach(), advantages.detach()
+        ratio = torch.exp(log_probs - old_log_probs)
+        unclipped = ratio * advantages
+        if clip_what == "ratio":
+            clipped = torch.clamp(ratio, 1 - clip, 1 + clip) * advantages
+        else:
+            clipped = ratio * torch.clamp(advantages, 1 - clip, 1 + clip)
+        objective = (
+            torch.min(unclipped, clipped) if combine == "min" else torch.max(unclipped, clipped)
+        )
+        return sign * objective.mean()
+
+    return ppo_loss
+
+
 LOG_2PI = math.log(2 * math.pi)
 
 MISTAKES = [
@@ -265,6 +284,14 @@ MISTAKES = [
     ("importance_weights", weights_no_reset, "did not reset at the episode end"),
     ("importance_weights", weights_per_step, "per-step ratios"),
     ("importance_weights", weights_inverted, "ratio is inverted"),
+    ("ppo_clip_loss", make_ppo_loss(combine="max"), "took max instead of min"),
+    (
+        "ppo_clip_loss",
+        make_ppo_loss(clip_what="advantage"),
+        "clipped the advantage instead of the ratio",
+    ),
+    ("ppo_clip_loss", make_ppo_loss(sign=1.0), "forgot the minus sign"),
+    ("ppo_clip_loss", make_ppo_loss(detach=False), "must be a constant"),
 ]
 
 
@@ -419,6 +446,7 @@ def test_registry_lists_every_checker_with_chapter_and_signature():
         "n_step_returns": 6,
         "gae": 7,
         "importance_weights": 8,
+        "ppo_clip_loss": 9,
     }
     for name, exercise in EXERCISES.items():
         assert exercise.name == name
@@ -438,6 +466,7 @@ def test_signatures_match_pgkit_argument_names():
         ("gae", returns.gae),
         ("importance_weights", estimators.trajectory_importance_weights),
         ("surrogate_loss", estimators.surrogate_loss),
+        ("ppo_clip_loss", losses.ppo_clip_loss),
     ]:
         arguments = ", ".join(inspect.signature(fn).parameters)
         assert EXERCISES[name].signature.startswith(f"{name}({arguments})")

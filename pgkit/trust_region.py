@@ -1,0 +1,333 @@
+r"""Steps measured in KL divergence: the pieces of natural gradient and TRPO (Chapter 9).
+
+A gradient step of fixed length in parameter space can change the policy a little or a lot,
+depending on where the parameters are. A trust-region method fixes the size of the step in
+*distribution* space instead. To second order the KL divergence between the old policy and
+the new one is a quadratic form in the parameter change :math:`\Delta`,
+
+.. math::
+
+    \mathrm{KL}\big(\pi_{\theta} \,\|\, \pi_{\theta + \Delta}\big)
+    \approx \tfrac12\, \Delta^\top F(\theta)\, \Delta,
+    \qquad
+    F(\theta) = \mathbb{E}\big[\nabla_\theta \log\pi_\theta(a \mid s)\,
+                                \nabla_\theta \log\pi_\theta(a \mid s)^\top\big],
+
+with :math:`F` the Fisher information matrix. Maximising the linearised objective
+:math:`g^\top \Delta` subject to :math:`\tfrac12 \Delta^\top F \Delta \le \delta` gives the
+natural gradient step (Amari, 1998; Kakade, 2001)
+
+.. math::
+
+    \Delta^\star = \sqrt{\frac{2\delta}{g^\top F^{-1} g}}\; F^{-1} g .
+
+This module holds
+
+* :func:`categorical_fisher`: :math:`F` of a softmax policy with respect to its logits, in
+  closed form;
+* :func:`conjugate_gradient`: solves :math:`F x = g` from matrix-vector products alone,
+  which is how TRPO avoids ever forming :math:`F` (Schulman et al., 2015);
+* :func:`fisher_vector_product`: :math:`v \mapsto F v` for any policy, as the Hessian of the
+  KL divergence times a vector (two backward passes);
+* :func:`kl_step_scale` and :func:`natural_step`: scale a direction so that the quadratic
+  model of the KL equals :math:`\delta`;
+* :func:`backtracking_line_search`: TRPO's safeguard, which shrinks the step until the exact
+  KL is within :math:`\delta` and the surrogate objective actually improves.
+
+All vectors are flat 1-D tensors; :func:`torch.nn.utils.parameters_to_vector` turns a
+network's parameters into one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+
+__all__ = [
+    "LineSearchResult",
+    "backtracking_line_search",
+    "categorical_fisher",
+    "conjugate_gradient",
+    "fisher_vector_product",
+    "kl_step_scale",
+    "natural_step",
+]
+
+MatVec = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _check_vector(name: str, x: object) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if x.ndim != 1 or x.numel() == 0:
+        raise ValueError(
+            f"{name} must be a non-empty flat vector of shape (P,), got shape {tuple(x.shape)}; "
+            "flatten parameters with torch.nn.utils.parameters_to_vector"
+        )
+    return x
+
+
+def _check_max_kl(max_kl: float) -> float:
+    if isinstance(max_kl, bool) or not isinstance(max_kl, (int, float)):
+        raise TypeError(f"max_kl must be a positive number such as 0.01, got {max_kl!r}")
+    if not (math.isfinite(max_kl) and max_kl > 0):
+        raise ValueError(f"max_kl must be a finite number > 0, got {max_kl}")
+    return float(max_kl)
+
+
+def categorical_fisher(probs: torch.Tensor) -> torch.Tensor:
+    r"""Fisher matrix of a softmax policy with respect to its logits (Chapter 9).
+
+    For :math:`\pi = \operatorname{softmax}(\theta)` the score is
+    :math:`\nabla_\theta \log\pi(a) = e_a - \pi`, so
+
+    .. math::
+
+        F = \sum_a \pi(a)\, (e_a - \pi)(e_a - \pi)^\top = \operatorname{diag}(\pi) - \pi\pi^\top .
+
+    :math:`F` is singular: adding a constant to every logit leaves the policy unchanged, so
+    :math:`F \mathbf 1 = 0`. Natural-gradient code therefore solves :math:`F x = g` with
+    :func:`conjugate_gradient` (or a pseudo-inverse) rather than inverting :math:`F`.
+
+    Args:
+        probs: action probabilities :math:`\pi`, shape ``(K,)`` for one state or ``(B, K)``
+            for a batch of states; each row non-negative and summing to 1.
+
+    Returns:
+        ``(K, K)`` or ``(B, K, K)``.
+    """
+    if not isinstance(probs, torch.Tensor) or not probs.is_floating_point():
+        raise TypeError("probs must be a floating-point torch.Tensor of shape (K,) or (B, K)")
+    if probs.ndim not in (1, 2) or probs.shape[-1] < 2:
+        raise ValueError(
+            f"probs must have shape (K,) or (B, K) with K >= 2, got {tuple(probs.shape)}"
+        )
+    sums = probs.sum(-1)
+    if (probs < 0).any() or not torch.allclose(sums, torch.ones_like(sums), atol=1e-5):
+        raise ValueError("probs must be probabilities: non-negative, each row summing to 1")
+    return torch.diag_embed(probs) - probs.unsqueeze(-1) * probs.unsqueeze(-2)
+
+
+def conjugate_gradient(
+    matvec: MatVec, b: torch.Tensor, iters: int = 10, tol: float = 1e-10
+) -> torch.Tensor:
+    r"""Approximately solve :math:`A x = b` for symmetric positive (semi-)definite :math:`A` (Chapter 9).
+
+    Conjugate gradient needs only the products :math:`v \mapsto A v`, never :math:`A` itself.
+    Starting from :math:`x_0 = 0` it minimises :math:`\tfrac12 x^\top A x - b^\top x` over a
+    growing Krylov subspace, exactly after at most :math:`P` iterations in exact arithmetic,
+    and usually well enough after about 10 for TRPO. For a singular :math:`A` with :math:`b`
+    in its range (the softmax Fisher matrix and its gradient), it converges to the
+    minimum-norm solution.
+
+    Args:
+        matvec: function returning :math:`A v` for a vector ``v`` of shape ``(P,)``.
+        b: right-hand side, shape ``(P,)``.
+        iters: maximum number of iterations (>= 1).
+        tol: stop once the squared residual norm :math:`\|b - A x\|^2` falls below this.
+
+    Returns:
+        ``x``, shape ``(P,)``, detached.
+    """
+    b = _check_vector("b", b).detach()
+    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
+        raise ValueError(f"iters must be a positive integer, got {iters!r}")
+    x = torch.zeros_like(b)
+    residual = b.clone()
+    direction = b.clone()
+    residual_sq = residual @ residual
+    for _ in range(iters):
+        if residual_sq <= tol:
+            break
+        a_direction = matvec(direction).detach()
+        if a_direction.shape != b.shape:
+            raise ValueError(
+                f"matvec returned shape {tuple(a_direction.shape)}, expected {tuple(b.shape)}"
+            )
+        curvature = direction @ a_direction
+        if curvature <= 0:
+            raise ValueError(
+                "matvec is not positive definite along a search direction "
+                f"(d^T A d = {float(curvature):.3g}); add damping"
+            )
+        alpha = residual_sq / curvature
+        x = x + alpha * direction
+        residual = residual - alpha * a_direction
+        new_residual_sq = residual @ residual
+        direction = residual + (new_residual_sq / residual_sq) * direction
+        residual_sq = new_residual_sq
+    return x
+
+
+def fisher_vector_product(
+    kl_fn: Callable[[], torch.Tensor],
+    params: Iterable[torch.Tensor],
+    damping: float = 0.0,
+) -> MatVec:
+    r"""The map :math:`v \mapsto (F + \lambda I) v` for a policy with parameters ``params`` (Chapter 9).
+
+    ``kl_fn()`` must return the mean :math:`\mathrm{KL}(\pi_{\theta_\text{old}} \,\|\, \pi_\theta)`
+    over a batch of states, with the old distribution detached and :math:`\theta` the current
+    parameters (equal to :math:`\theta_\text{old}`). Its gradient is zero there and its Hessian is
+    the Fisher matrix, so
+
+    .. math::
+
+        F v = \nabla_\theta \big( (\nabla_\theta \mathrm{KL})^\top v \big),
+
+    two backward passes and no :math:`P \times P` matrix. ``damping`` :math:`\lambda \ge 0`
+    adds :math:`\lambda v`, keeping conjugate gradient stable where :math:`F` is nearly singular.
+
+    Returns:
+        A function from a flat vector ``(P,)`` to a flat vector ``(P,)`` (detached), with P the
+        total number of parameters, in the order of ``params``.
+    """
+    params = [p for p in params]
+    if not params:
+        raise ValueError("params is empty; pass e.g. policy.parameters()")
+    if isinstance(damping, bool) or not isinstance(damping, (int, float)) or not damping >= 0:
+        raise ValueError(f"damping must be a number >= 0, got {damping!r}")
+    kl = kl_fn()
+    if not isinstance(kl, torch.Tensor) or kl.dim() != 0:
+        raise ValueError("kl_fn must return a scalar tensor: the mean KL over the batch")
+    grads = torch.autograd.grad(kl, params, create_graph=True)
+    flat_grad = torch.cat([g.reshape(-1) for g in grads])
+    size = flat_grad.numel()
+
+    def fvp(v: torch.Tensor) -> torch.Tensor:
+        v = _check_vector("v", v)
+        if v.numel() != size:
+            raise ValueError(f"v has {v.numel()} entries; the parameters have {size}")
+        products = torch.autograd.grad(flat_grad @ v.detach(), params, retain_graph=True)
+        return torch.cat([h.reshape(-1) for h in products]).detach() + damping * v.detach()
+
+    return fvp
+
+
+def kl_step_scale(direction: torch.Tensor, fisher_direction: torch.Tensor, max_kl: float) -> float:
+    r"""The :math:`\beta` for which the step :math:`\beta d` has quadratic KL :math:`\delta` (Chapter 9).
+
+    .. math::
+
+        \tfrac12 (\beta d)^\top F (\beta d) = \delta
+        \quad\Longrightarrow\quad
+        \beta = \sqrt{\frac{2\delta}{d^\top F d}} .
+
+    Args:
+        direction: :math:`d`, shape ``(P,)``.
+        fisher_direction: :math:`F d`, shape ``(P,)``.
+        max_kl: :math:`\delta > 0`.
+    """
+    direction = _check_vector("direction", direction)
+    fisher_direction = _check_vector("fisher_direction", fisher_direction)
+    if direction.shape != fisher_direction.shape:
+        raise ValueError(
+            f"direction {tuple(direction.shape)} and fisher_direction "
+            f"{tuple(fisher_direction.shape)} must have the same shape"
+        )
+    max_kl = _check_max_kl(max_kl)
+    curvature = float(direction @ fisher_direction)
+    if not curvature > 0:
+        raise ValueError(
+            f"d^T F d = {curvature:.3g} must be > 0: the direction does not change the policy"
+        )
+    return math.sqrt(2.0 * max_kl / curvature)
+
+
+def natural_step(
+    grad: torch.Tensor, fvp: MatVec, max_kl: float, cg_iters: int = 10
+) -> torch.Tensor:
+    r"""The natural gradient step whose quadratic KL is :math:`\delta` (Chapter 9).
+
+    .. math::
+
+        \Delta = \sqrt{\frac{2\delta}{x^\top F x}}\; x, \qquad x \approx F^{-1} g,
+
+    with :math:`x` from ``cg_iters`` steps of :func:`conjugate_gradient`.
+
+    Args:
+        grad: :math:`g`, the gradient of the objective to *maximise*, shape ``(P,)``.
+        fvp: :math:`v \mapsto F v` (e.g. from :func:`fisher_vector_product`, or ``F @ v``).
+        max_kl: :math:`\delta > 0`.
+        cg_iters: conjugate-gradient iterations.
+
+    Returns:
+        :math:`\Delta`, shape ``(P,)``: add it to the parameters (zeros if ``grad`` is zero).
+    """
+    max_kl = _check_max_kl(max_kl)
+    direction = conjugate_gradient(fvp, grad, iters=cg_iters)
+    if not direction.any():  # a zero gradient (an optimum, or a saturated policy): stay put
+        return direction
+    return kl_step_scale(direction, fvp(direction), max_kl) * direction
+
+
+@dataclass(frozen=True)
+class LineSearchResult:
+    """Outcome of :func:`backtracking_line_search`.
+
+    step: the accepted step (zeros if none was accepted); fraction: the factor it was scaled
+    by (0.0 if rejected); improvement and kl: the surrogate gain and exact KL at the accepted
+    step; backtracks: how many times the step was halved (or shrunk) before acceptance.
+    """
+
+    step: torch.Tensor
+    fraction: float
+    improvement: float
+    kl: float
+    backtracks: int
+
+    @property
+    def accepted(self) -> bool:
+        return self.fraction > 0.0
+
+
+def backtracking_line_search(
+    evaluate: Callable[[torch.Tensor], tuple[float, float]],
+    step: torch.Tensor,
+    max_kl: float,
+    *,
+    shrink: float = 0.5,
+    max_backtracks: int = 10,
+) -> LineSearchResult:
+    r"""TRPO's line search: shrink a proposed step until it is safe and useful (Chapter 9).
+
+    The natural step is sized with a *quadratic model* of the KL and a *linear model* of the
+    objective; either model can be wrong for a large step. Try the fractions
+    :math:`1, s, s^2, \dots` of ``step`` and accept the first one whose exact KL is at most
+    ``max_kl`` and whose surrogate improvement is positive.
+
+    Args:
+        evaluate: maps a candidate step ``(P,)`` to ``(improvement, kl)``: the change of the
+            surrogate objective and the mean :math:`\mathrm{KL}(\pi_\text{old} \| \pi_\text{new})`
+            if the parameters moved by that step (the caller restores its parameters).
+        step: the full proposed step, shape ``(P,)``.
+        max_kl: :math:`\delta > 0`.
+        shrink: factor :math:`s \in (0, 1)` applied after each rejection.
+        max_backtracks: number of fractions tried after the full step.
+
+    Returns:
+        A :class:`LineSearchResult`; ``accepted`` is False (and the step zero) if no fraction
+        passed.
+    """
+    step = _check_vector("step", step).detach()
+    max_kl = _check_max_kl(max_kl)
+    if not 0.0 < shrink < 1.0:
+        raise ValueError(f"shrink must be in (0, 1), got {shrink}")
+    if (
+        isinstance(max_backtracks, bool)
+        or not isinstance(max_backtracks, int)
+        or max_backtracks < 0
+    ):
+        raise ValueError(f"max_backtracks must be an integer >= 0, got {max_backtracks!r}")
+    fraction = 1.0
+    for backtracks in range(max_backtracks + 1):
+        improvement, kl = (float(x) for x in evaluate(fraction * step))
+        if kl <= max_kl and improvement > 0:
+            return LineSearchResult(fraction * step, fraction, improvement, kl, backtracks)
+        fraction *= shrink
+    return LineSearchResult(torch.zeros_like(step), 0.0, 0.0, 0.0, max_backtracks + 1)
