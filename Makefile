@@ -19,7 +19,7 @@ export MPLBACKEND := Agg
 # Selenium must never download a browser or driver: the test uses the Debian packages.
 export SE_OFFLINE := true
 
-.PHONY: book test lab notebooks workbook install lint unit nbval book-strict browser browser-deps bench clean
+.PHONY: book test lab notebooks workbook install lint unit nbval book-strict browser browser-deps bench bench-sb3 clean
 
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
@@ -76,6 +76,13 @@ workbook: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/book_timing.py
+
+# pgkit against Stable-Baselines3, which lives in its own virtualenv so that it never
+# touches the book's environment (torch stays pinned to the local CPU wheel).
+bench-sb3:
+	@test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install -qq "torch==2.13.0" -e ".[bench]"
+	.venv-bench/bin/python bench/ppo_vs_sb3.py
 
 clean:
 	rm -rf _build

@@ -18,6 +18,13 @@ import sys
 from typing import Any
 
 ALGOS = ("reinforce", "vpg", "a2c", "ppo")
+# Settings that have their own option (or none), so --set must not pass them.
+RESERVED = {
+    "env_id": "use --env",
+    "total_steps": "use --steps",
+    "seed": "use --seed",
+    "progress": "use --no-progress",
+}
 
 
 def _parse_setting(text: str) -> tuple[str, Any]:
@@ -37,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m pgkit",
         description="Train, evaluate and check policy-gradient agents from the book.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("Examples::", 1)[1],
+        epilog="Run `python -m pgkit COMMAND --help` for a command's options.\n\nExamples:\n"
+        + __doc__.split("Examples::", 1)[1],
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -48,8 +56,15 @@ def _parser() -> argparse.ArgumentParser:
         "history.csv and learning_curve.png into --out.",
     )
     train.add_argument("algo", choices=ALGOS, help="which algorithm (see pgkit.algos)")
-    train.add_argument("--env", default="CartPole-v1", help="gymnasium environment id")
-    train.add_argument("--steps", type=int, required=True, help="environment steps to train for")
+    train.add_argument(
+        "--env",
+        default="CartPole-v1",
+        help="gymnasium environment id, or one of pgkit's (e.g. pgkit/PointMass-v0); "
+        "default CartPole-v1",
+    )
+    train.add_argument(
+        "--steps", type=int, required=True, help="environment steps to train for (>= 1)"
+    )
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--out", required=True, help="folder to write the run into")
     train.add_argument(
@@ -59,17 +74,25 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a hyperparameter, e.g. --set lr=3e-4 --set hidden=[32,32] (repeatable)",
+        help="override a hyperparameter: any keyword argument of pgkit.algos.ALGO, e.g. "
+        "--set lr=3e-4 --set hidden=[32,32]; values are read as JSON (true, null, lists) "
+        "or else as text; repeatable",
     )
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bar (shown on stderr)"
+    )
 
     evaluate = commands.add_parser(
         "evaluate",
         help="evaluate a saved run",
-        description="Load a run folder and print the mean and std of evaluation returns.",
+        description="Load a run folder written by `train` and print the mean and standard "
+        "deviation of the return over evaluation episodes (one fresh environment per episode, "
+        "acting with the policy's mode unless --stochastic).",
     )
     evaluate.add_argument("run", help="folder written by `train`")
-    evaluate.add_argument("--episodes", type=int, default=10, help="episodes (default 10)")
+    evaluate.add_argument(
+        "--episodes", type=int, default=10, help="number of episodes (default 10)"
+    )
     evaluate.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
     evaluate.add_argument(
         "--stochastic", action="store_true", help="sample actions instead of taking the mode"
@@ -105,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from pgkit import algos
     from pgkit.checkpoints import save_run
 
@@ -113,13 +138,19 @@ def _train(args: argparse.Namespace) -> int:
             f"--steps must be a positive number of environment steps, got {args.steps}"
         )
     settings = dict(args.settings)
+    for key, option in RESERVED.items():
+        if key in settings:
+            raise ValueError(f"--set {key}=... is not allowed: {option}")
     fn = getattr(algos, args.algo)
     result = fn(
         args.env, total_steps=args.steps, seed=args.seed, progress=not args.no_progress, **settings
     )
     out = save_run(result, args.out)
+    # The last iterations may have ended no episode (NaN): report the latest that did.
     returns = result.history["episode_return"]
-    print(f"saved {args.algo} run to {out}/ (last mean episode return {returns[-1]:.1f})")
+    finished = returns[~np.isnan(returns)]
+    last = f"{finished[-1]:.1f}" if len(finished) else "n/a, no episode ended"
+    print(f"saved {args.algo} run to {out}/ (last mean episode return {last})")
     return 0
 
 

@@ -54,18 +54,31 @@ def save_run(result: Any, out: str | Path) -> Path:
         "value_fn": None if result.value_fn is None else result.value_fn.state_dict(),
     }
     torch.save(state, out / CHECKPOINT)
-    (out / CONFIG).write_text(json.dumps(result.config, indent=2, sort_keys=True) + "\n")
+    config = json.dumps(result.config, indent=2, sort_keys=True, default=_plain)
+    (out / CONFIG).write_text(config + "\n")
     _write_history(result.history, out / HISTORY)
 
     plotting.use_style()
     fig, ax = plt.subplots()
-    plotting.learning_curve([result.history], ax=ax, label=result.config.get("algo"))
+    if np.isfinite(result.history["episode_return"]).any():
+        plotting.learning_curve([result.history], ax=ax, label=result.config.get("algo"))
+        ax.legend()
+    else:  # a run too short for any episode to end still gets its (empty) figure
+        ax.text(0.5, 0.5, "no episode ended during training", ha="center", transform=ax.transAxes)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("episode return")
     ax.set_title(f"{result.config.get('algo', 'run')} on {result.config.get('env_id', '?')}")
-    ax.legend()
     fig.tight_layout()
     fig.savefig(out / CURVE)
     plt.close(fig)
     return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars and arrays in a config (e.g. ``seed=np.int64(3)``)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"config value {value!r} of type {type(value).__name__} is not JSON")
 
 
 def _write_history(history: dict[str, Any], path: Path) -> None:
@@ -114,6 +127,8 @@ def load_run(path: str | Path) -> Run:
         config = json.loads((path / CONFIG).read_text())
     except json.JSONDecodeError as e:
         raise ValueError(f"{path / CONFIG} is not valid JSON ({e})") from e
+    if not isinstance(config, dict):
+        raise ValueError(f"{path / CONFIG} must hold a JSON object, got {type(config).__name__}")
     for key in ("env_id", "hidden"):
         if key not in config:
             raise ValueError(f"{path / CONFIG} has no {key!r}; it is not a pgkit run configuration")
@@ -124,12 +139,23 @@ def load_run(path: str | Path) -> Run:
             f"{path / CHECKPOINT} could not be read as a pgkit checkpoint (corrupt or "
             f"not saved by pgkit): {e}"
         ) from e
-    if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
+    if (
+        not isinstance(state, dict)
+        or state.get("format") != FORMAT_VERSION
+        or not {"policy", "value_fn"} <= state.keys()
+    ):
         raise ValueError(
-            f"{path / CHECKPOINT} is not a pgkit checkpoint of format {FORMAT_VERSION}"
+            f"{path / CHECKPOINT} is not a pgkit checkpoint of format {FORMAT_VERSION} "
+            "(a dict with 'format', 'policy' and 'value_fn')"
         )
 
-    env = gym.make(config["env_id"])
+    try:
+        env = gym.make(config["env_id"])
+    except gym.error.Error as e:
+        raise ValueError(
+            f"{path / CONFIG} names the environment {config['env_id']!r}, which gymnasium "
+            f"cannot make: {e}"
+        ) from e
     hidden = tuple(config["hidden"])
     policy = make_policy(env.observation_space, env.action_space, hidden=hidden)
     _load_weights(policy, state["policy"], "policy", path)
