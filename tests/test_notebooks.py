@@ -163,3 +163,18 @@ def test_cells_have_ids(path):
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     missing = [index for index, cell in enumerate(cells) if "id" not in cell]
     assert not missing, f"{path.name}: cells {missing} have no id; run nbformat's normalize()"
+
+
+@notebook_params
+def test_figures_use_the_book_style(path):
+    cells = code_cells(path)
+    has_figures = any(
+        "image/png" in output.get("data", {})
+        for cell in cells
+        for output in cell.get("outputs", [])
+    )
+    first = cells[0].source if cells else ""
+    assert not has_figures or "pgkit.plotting.use_style()" in first, (
+        f"{path.name}: call pgkit.plotting.use_style() in the first code cell so its figures "
+        "share the book's colour-blind-safe style"
+    )
