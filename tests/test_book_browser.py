@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
-import yaml
+from book_toc import load_toc, toc_files
 
 pytestmark = pytest.mark.browser
 
@@ -150,20 +150,8 @@ def built_pages() -> list[Path]:
 
 
 def first_chapter_page() -> str:
-    with open(ROOT / "_toc.yml", encoding="utf-8") as handle:
-        text = handle.read()
-    toc = yaml.safe_load(text)
-    entries: list[str] = []
-
-    def walk(items):
-        for item in items:
-            if "file" in item:
-                entries.append(item["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(item.get(key, []))
-
-    walk([toc])
-    for entry in entries:
+    toc = load_toc()
+    for entry in toc_files(toc):
         if (HTML / f"{entry}.html").is_file() and (ROOT / f"{entry}.ipynb").is_file():
             return f"{entry}.html"
     return f"{toc['root']}.html"

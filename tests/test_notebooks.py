@@ -14,32 +14,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
+from book_toc import load_toc, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
 SYS_PATH_EDIT = re.compile(r"\bsys\.path\b|PYTHONPATH")
-
-
-def toc_files(toc: dict) -> list[str]:
-    """Every `file:` entry in a jb-book table of contents, root included, in order."""
-    found = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                found.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    walk([toc])
-    return found
-
-
-def load_toc() -> dict:
-    with open(ROOT / "_toc.yml", encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
 
 
 def code_cells(path: Path) -> list:
