@@ -22,9 +22,12 @@ NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
 SYS_PATH_EDIT = re.compile(r"\bsys\.path\b|PYTHONPATH")
 
 
+def _cells(path: Path) -> list:
+    return nbformat.read(path, as_version=4).cells
+
+
 def code_cells(path: Path) -> list:
-    nb = nbformat.read(path, as_version=4)
-    return [cell for cell in nb.cells if cell.cell_type == "code"]
+    return [cell for cell in _cells(path) if cell.cell_type == "code"]
 
 
 notebook_params = pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
@@ -99,10 +102,6 @@ def test_imports_pgkit_without_touching_sys_path(path):
         f"{path.name}: code cells {offending} edit sys.path or PYTHONPATH; "
         "pgkit is installed in the environment, import it directly"
     )
-
-
-def _cells(path: Path) -> list:
-    return nbformat.read(path, as_version=4).cells
 
 
 @notebook_params
