@@ -4,6 +4,10 @@ Every experiment in the book reports several seeds: a single run of a policy-gra
 method says little, because two seeds of the same algorithm can differ more than two
 algorithms do. On the book's 2-core machine two worker processes halve the wall-clock
 time of a multi-seed experiment.
+
+Every seed a chapter names goes through :func:`book_seed` (or :func:`book_seeds`), which adds the
+offset in the environment variable ``PGKIT_SEED_OFFSET``: a claim the book checks must
+hold for other seeds too, and ``make claims`` re-runs the chapters to test that.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
+
+import numpy as np
 
 # The job for forked workers. Handing it over through the fork instead of pickling it
 # lets run_seeds accept lambdas and closures defined in a notebook.
@@ -64,3 +70,47 @@ def run_seeds(
             return list(pool.map(_run_forked, seeds))
     finally:
         _job = None
+
+
+SEED_OFFSET_VARIABLE = "PGKIT_SEED_OFFSET"
+
+
+def seed_offset() -> int:
+    """The offset added to every seed the book uses: ``$PGKIT_SEED_OFFSET``, default 0.
+
+    ``make claims`` re-runs every chapter with ``PGKIT_SEED_OFFSET=1000``, so each checked
+    claim is tested on seeds it was not written with. Raises ValueError when the variable
+    is set to anything but a non-negative integer.
+    """
+    text = os.environ.get(SEED_OFFSET_VARIABLE, "").strip()
+    if not text:
+        return 0
+    try:
+        offset = int(text)
+    except ValueError:
+        raise ValueError(
+            f"{SEED_OFFSET_VARIABLE}={text!r} is not an integer; "
+            f"unset it or set e.g. {SEED_OFFSET_VARIABLE}=1000"
+        ) from None
+    if offset < 0:
+        raise ValueError(f"{SEED_OFFSET_VARIABLE}={offset} is negative; use 0 or more")
+    return offset
+
+
+def book_seed(base: int) -> int:
+    """Return ``base + seed_offset()``: the one way a chapter turns a seed it names into a seed.
+
+    Chapters write ``book_seed(0)``, ``book_seed(1)``, ... wherever they seed a generator, an
+    environment or a training run, so that changing ``PGKIT_SEED_OFFSET`` changes every
+    random draw in the book at once while a default run stays as printed.
+    """
+    if isinstance(base, bool) or not isinstance(base, int | np.integer) or base < 0:
+        raise ValueError(f"seed base must be a non-negative integer, got {base!r}")
+    return int(base) + seed_offset()
+
+
+def book_seeds(n: int, start: int = 0) -> list[int]:
+    """Return ``[book_seed(start), ..., book_seed(start + n - 1)]``: n experiment seeds."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n must be a positive integer number of seeds, got {n!r}")
+    return [book_seed(int(start) + i) for i in range(int(n))]
