@@ -8,6 +8,10 @@ Examples::
     python -m pgkit workbook
     python -m pgkit exercises --solutions my_solutions.py
     python -m pgkit check gae my_solutions.py:gae
+
+train checks --out before it starts and saves the run only as a whole. Stopped with
+Ctrl-C or SIGTERM, it saves the iterations trained so far (config.json then says
+"interrupted": true and gives "steps_done") and exits with 130 or 143.
 """
 
 from __future__ import annotations
@@ -66,7 +70,15 @@ def _parser() -> argparse.ArgumentParser:
         "--steps", type=int, required=True, help="environment steps to train for (>= 1)"
     )
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument("--out", required=True, help="folder to write the run into")
+    train.add_argument(
+        "--out",
+        required=True,
+        help="folder to write the run into; checked before training starts. It must be new or "
+        "empty, or hold an earlier run and --force be given",
+    )
+    train.add_argument(
+        "--force", action="store_true", help="replace the earlier run in --out, if there is one"
+    )
     train.add_argument(
         "--set",
         dest="settings",
@@ -127,11 +139,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Exit codes of a run stopped by a signal, as a shell reports them (128 + the signal's number).
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption so that training stops the same way as on Ctrl-C."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise _Terminated("terminated (SIGTERM)")
+
+
 def _train(args: argparse.Namespace) -> int:
+    import signal
+
     import numpy as np
 
     from pgkit import algos
-    from pgkit.checkpoints import save_run
+    from pgkit.checkpoints import check_run_folder, save_run
 
     if args.steps < 1:
         raise ValueError(
@@ -141,11 +167,29 @@ def _train(args: argparse.Namespace) -> int:
     for key, option in RESERVED.items():
         if key in settings:
             raise ValueError(f"--set {key}=... is not allowed: {option}")
+    # Before training, not after it: a run that cannot be saved is a run lost.
+    check_run_folder(args.out, overwrite=args.force)
     fn = getattr(algos, args.algo)
-    result = fn(
-        args.env, total_steps=args.steps, seed=args.seed, progress=not args.no_progress, **settings
-    )
-    out = save_run(result, args.out)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        result = fn(
+            args.env, total_steps=args.steps, seed=args.seed, progress=not args.no_progress,
+            **settings,
+        )  # fmt: skip
+    except algos.TrainingInterrupted as stop:
+        # A second Ctrl-C while the partial run is saved ends the program at once.
+        signal.signal(signal.SIGTERM, previous)
+        out = save_run(stop.result, args.out, overwrite=args.force)
+        steps = stop.result.config["steps_done"]
+        print(
+            f"interrupted: saved the partial {args.algo} run ({steps} of {args.steps} steps) "
+            f"to {out}/; config.json says interrupted: true",
+            file=sys.stderr,
+        )
+        return EXIT_SIGTERM if isinstance(stop.__context__, _Terminated) else EXIT_SIGINT
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    out = save_run(result, args.out, overwrite=args.force)
     # The last iterations may have ended no episode (NaN): report the latest that did.
     returns = result.history["episode_return"]
     finished = returns[~np.isnan(returns)]
@@ -186,9 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         return handlers[args.command](args)
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (ValueError, TypeError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_SIGINT
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ so a second thread only adds synchronisation cost and makes timings erratic when
 else runs on the machine (measured in the book's TOOLCHAIN notes); the previous thread
 count and torch's global random state are restored afterwards.
 
+Stopping: Ctrl-C (or a notebook's stop button) raises :class:`TrainingInterrupted`, a
+``KeyboardInterrupt`` whose ``.result`` is the partial :class:`TrainResult`, so the
+iterations already trained are not lost; ``python -m pgkit train`` saves that partial run.
+
 Reproducibility: all randomness comes from ``seed``: torch's RNG (action sampling,
 minibatch shuffling, initial weights), the environments' reset seed, and a numpy generator
 that draws the reset seeds of later batches. Same seed, same machine -> identical history
@@ -62,7 +66,16 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", TqdmWarning)
     from tqdm.auto import tqdm
 
-__all__ = ["HISTORY_KEYS", "TrainResult", "TrainingDivergedError", "a2c", "ppo", "reinforce", "vpg"]
+__all__ = [
+    "HISTORY_KEYS",
+    "TrainResult",
+    "TrainingDivergedError",
+    "TrainingInterrupted",
+    "a2c",
+    "ppo",
+    "reinforce",
+    "vpg",
+]
 
 HISTORY_KEYS = (
     "steps",
@@ -101,6 +114,23 @@ class TrainResult:
 
 class TrainingDivergedError(FloatingPointError):
     """A loss, reward or parameter became NaN or infinite during training."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was stopped (Ctrl-C, the notebook's stop button); ``.result`` keeps the run.
+
+    ``result`` is a :class:`TrainResult` with the policy and value function as they were when
+    training stopped, the history of every finished iteration, and ``config["interrupted"]``
+    True with ``config["steps_done"]``. It is a ``KeyboardInterrupt``, so a loop over seeds
+    or a script still stops. In a notebook the partial run survives the interrupted cell::
+
+        import sys
+        result = sys.last_value.result
+    """
+
+    def __init__(self, result: TrainResult, message: str) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,6 +479,8 @@ class _Run:
         self.rows: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
         self.recent_returns: deque[float] = deque(maxlen=20)
         self._envs = []
+        # The networks being trained, kept so that an interrupted run can still return them.
+        self._modules: list[torch.nn.Module | None] = []
 
     def __enter__(self) -> _Run:
         self._threads = torch.get_num_threads()
@@ -466,13 +498,23 @@ class _Run:
         self.start = time.perf_counter()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, exc, traceback) -> None:
         self.bar.close()
         for envs in self._envs:
             envs.close()
         torch.random.set_rng_state(self._rng_state)
         torch.distributions.Distribution.set_default_validate_args(self._validate_args)
         torch.set_num_threads(self._threads)
+        stopped = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        if stopped and not isinstance(exc, TrainingInterrupted) and self._modules:
+            partial = self.result(*self._modules, interrupted=True)
+            raise TrainingInterrupted(
+                partial,
+                f"{self.config['algo']} interrupted after {self.steps} of "
+                f"{self.config['total_steps']} environment steps ({self.iteration} iterations); "
+                "the partial run is this exception's .result (in a notebook: "
+                "`import sys; result = sys.last_value.result`)",
+            ) from None
 
     def envs(self, num_envs: int):
         num_envs = check_positive_int("num_envs", num_envs)
@@ -485,10 +527,16 @@ class _Run:
 
     def policy(self, envs) -> torch.nn.Module:
         hidden = self.config["hidden"]
-        return make_policy(envs.single_observation_space, envs.single_action_space, hidden)
+        policy = make_policy(envs.single_observation_space, envs.single_action_space, hidden)
+        self._modules = [policy, None]
+        return policy
 
     def value_fn(self, envs) -> ValueFunction:
-        return ValueFunction(observation_dim(envs.single_observation_space), self.config["hidden"])
+        value_fn = ValueFunction(
+            observation_dim(envs.single_observation_space), self.config["hidden"]
+        )
+        self._modules[1] = value_fn
+        return value_fn
 
     def check_rewards(self, batch) -> None:
         if not torch.isfinite(batch.rewards).all():
@@ -537,10 +585,19 @@ class _Run:
             recent = sum(self.recent_returns) / len(self.recent_returns)
             self.bar.set_postfix(mean_return=f"{recent:.1f}", refresh=False)
 
-    def result(self, policy: torch.nn.Module, value_fn: torch.nn.Module | None) -> TrainResult:
-        history = {key: np.asarray(values, dtype=np.float64) for key, values in self.rows.items()}
+    def result(
+        self, policy: torch.nn.Module, value_fn: torch.nn.Module | None, interrupted: bool = False
+    ) -> TrainResult:
+        # An interruption inside record() can leave one iteration half appended: drop it.
+        length = min(len(values) for values in self.rows.values())
+        history = {
+            key: np.asarray(values[:length], dtype=np.float64) for key, values in self.rows.items()
+        }
         history["steps"] = history["steps"].astype(np.int64)
-        return TrainResult(policy=policy, value_fn=value_fn, history=history, config=self.config)
+        config = self.config
+        if interrupted:
+            config = {**config, "interrupted": True, "steps_done": self.steps}
+        return TrainResult(policy=policy, value_fn=value_fn, history=history, config=config)
 
 
 def _config(algo: str, arguments: dict[str, Any]) -> dict[str, Any]:

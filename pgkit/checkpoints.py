@@ -9,6 +9,12 @@ A run folder holds everything needed to reproduce or reuse a result:
 
 Loading uses ``torch.load(..., weights_only=True)``, which refuses arbitrary pickled
 objects, so opening a checkpoint from somewhere else cannot run code.
+
+A run folder is always one whole run: :func:`save_run` writes every file into a hidden
+temporary folder beside ``out`` and renames it into place only when all of them are
+written, so a kill or a full disk in the middle never leaves the weights of one run beside
+the configuration of another. The checkpoint also carries the configuration, and
+:func:`load_run` refuses a folder whose ``config.json`` disagrees with it.
 """
 
 from __future__ import annotations
@@ -16,13 +22,18 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-FORMAT_VERSION = 1
+# Format 2 stores the configuration inside the checkpoint; format 1 files still load.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"
 HISTORY = "history.csv"
@@ -39,39 +50,115 @@ class Run:
     history: dict[str, np.ndarray]
 
 
-def save_run(result: Any, out: str | Path) -> Path:
-    """Write ``result`` (a ``pgkit.algos.TrainResult``) into the folder ``out``; return it."""
+def save_run(result: Any, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``result`` (a ``pgkit.algos.TrainResult``) into the folder ``out``; return it.
+
+    ``out`` must not exist yet, or be empty, or (with ``overwrite=True``) hold an earlier
+    run, which is then replaced as a whole. A folder holding anything else is never
+    touched. The files are written into a temporary folder next to ``out`` and renamed into
+    place at the end, so ``out`` is never a mixture of two runs; if writing fails, ``out``
+    is left as it was.
+    """
+    out = check_run_folder(out, overwrite=overwrite)
+    config = json.loads(json.dumps(result.config, sort_keys=True, default=_plain))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        _write_run(result, config, staging)
+        _replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def check_run_folder(out: str | Path, *, overwrite: bool = False) -> Path:
+    """Check, before any training, that a run can be saved to ``out``; return it as a Path.
+
+    Raises ValueError for an empty path, a path that is (or lies under) a file, a folder
+    that holds something other than a pgkit run, or an existing run without
+    ``overwrite``; PermissionError when the parent folder cannot be written.
+    """
+    if not isinstance(out, str | os.PathLike):
+        raise TypeError(f"out must be a folder path, got {type(out).__name__}")
+    if not str(out).strip():
+        raise ValueError("out is empty; give the folder to write the run into, e.g. runs/ppo")
+    out = Path(out)
+    for folder in (out, *out.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"cannot write a run to {out}: {folder} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not is_run_folder(out):
+            raise ValueError(
+                f"{out} already exists and does not hold a pgkit run; choose a new folder "
+                "(nothing was written)"
+            )
+        if not overwrite:
+            raise ValueError(
+                f"{out} already holds a run; choose another folder, or overwrite it "
+                "(--force on the command line, overwrite=True in Python)"
+            )
+    parent = next(folder for folder in (out.parent, *out.parent.parents) if folder.exists())
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write a run to {out}: {parent} is not writable")
+    return out
+
+
+def is_run_folder(path: str | Path) -> bool:
+    """True when ``path`` is a folder holding only the files :func:`save_run` writes."""
+    path = Path(path)
+    names = {entry.name for entry in path.iterdir()} if path.is_dir() else set()
+    return CONFIG in names and names <= {CHECKPOINT, CONFIG, HISTORY, CURVE}
+
+
+def _write_run(result: Any, config: dict[str, Any], folder: Path) -> None:
     import matplotlib.pyplot as plt
     import torch
 
     from pgkit import plotting
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     state = {
         "format": FORMAT_VERSION,
+        "config": config,
         "policy": result.policy.state_dict(),
         "value_fn": None if result.value_fn is None else result.value_fn.state_dict(),
     }
-    torch.save(state, out / CHECKPOINT)
-    config = json.dumps(result.config, indent=2, sort_keys=True, default=_plain)
-    (out / CONFIG).write_text(config + "\n")
-    _write_history(result.history, out / HISTORY)
+    torch.save(state, folder / CHECKPOINT)
+    (folder / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    _write_history(result.history, folder / HISTORY)
 
     plotting.use_style()
     fig, ax = plt.subplots()
     if np.isfinite(result.history["episode_return"]).any():
-        plotting.learning_curve([result.history], ax=ax, label=result.config.get("algo"))
+        plotting.learning_curve([result.history], ax=ax, label=config.get("algo"))
         ax.legend()
     else:  # a run too short for any episode to end still gets its (empty) figure
         ax.text(0.5, 0.5, "no episode ended during training", ha="center", transform=ax.transAxes)
         ax.set_xlabel("environment steps")
         ax.set_ylabel("episode return")
-    ax.set_title(f"{result.config.get('algo', 'run')} on {result.config.get('env_id', '?')}")
+    interrupted = " (interrupted)" if config.get("interrupted") else ""
+    ax.set_title(f"{config.get('algo', 'run')} on {config.get('env_id', '?')}{interrupted}")
     fig.tight_layout()
-    fig.savefig(out / CURVE)
+    fig.savefig(folder / CURVE)
     plt.close(fig)
-    return out
+
+
+def _replace(staging: Path, out: Path) -> None:
+    """Rename ``staging`` to ``out``; an earlier run at ``out`` is moved aside, then deleted."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    # An empty folder or an earlier run: move it aside first, so that at every moment `out`
+    # is either the old run or the new one, never a mixture.
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old.rmdir()
+    out.rename(old)
+    try:
+        staging.rename(out)
+    except BaseException:
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _plain(value: Any) -> Any:
@@ -141,12 +228,19 @@ def load_run(path: str | Path) -> Run:
         ) from e
     if (
         not isinstance(state, dict)
-        or state.get("format") != FORMAT_VERSION
+        or state.get("format") not in READABLE_FORMATS
         or not {"policy", "value_fn"} <= state.keys()
     ):
         raise ValueError(
-            f"{path / CHECKPOINT} is not a pgkit checkpoint of format {FORMAT_VERSION} "
-            "(a dict with 'format', 'policy' and 'value_fn')"
+            f"{path / CHECKPOINT} is not a pgkit checkpoint of format "
+            f"{' or '.join(map(str, READABLE_FORMATS))} (a dict with 'format', 'policy' and "
+            "'value_fn')"
+        )
+    if "config" in state and state["config"] != config:
+        raise ValueError(
+            f"{path / CONFIG} does not match the configuration stored in {path / CHECKPOINT}: "
+            "the two files come from different runs (or config.json was edited); save the "
+            "run again"
         )
 
     try:

@@ -144,12 +144,27 @@ def test_checkpoint_holding_arbitrary_objects_is_refused(copy):
         load_run(copy)
 
 
+def as_format_1(run):
+    """Drop the configuration stored in the checkpoint, as format-1 checkpoints had none."""
+    state = torch.load(run / CHECKPOINT, weights_only=True)
+    del state["config"]
+    torch.save({**state, "format": 1}, run / CHECKPOINT)
+
+
+def test_edited_config_json_is_refused(copy):
+    config = json.loads((copy / CONFIG).read_text())
+    (copy / CONFIG).write_text(json.dumps({**config, "hidden": [32, 32]}))
+    with pytest.raises(ValueError, match="does not match the configuration stored"):
+        load_run(copy)
+
+
 @pytest.mark.parametrize(
     "change",
     [{"hidden": [32, 32]}, {"hidden": [16]}, {"env_id": "Acrobot-v1"}],
     ids=["wider", "shallower", "other-env"],
 )
 def test_checkpoint_that_does_not_match_its_config_is_a_value_error(copy, change):
+    as_format_1(copy)
     config = json.loads((copy / CONFIG).read_text())
     (copy / CONFIG).write_text(json.dumps({**config, **change}))
     with pytest.raises(ValueError, match="weights in .* do not match the network"):
@@ -166,6 +181,7 @@ def test_checkpoint_that_does_not_match_its_config_is_a_value_error(copy, change
     ],
 )
 def test_bad_config_is_a_value_error(copy, text, message):
+    as_format_1(copy)
     (copy / CONFIG).write_text(text)
     with pytest.raises(ValueError, match=message):
         load_run(copy)
