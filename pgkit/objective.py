@@ -24,6 +24,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from pgkit import validation
 from pgkit.validation import (
     check_finite,
     check_positive_int,
@@ -144,8 +145,12 @@ def episode_returns(
         # copy: its action is ignored and its reward is not part of any episode.
         resetting = np.zeros(num_envs, dtype=bool)
         finished = np.zeros(num_envs, dtype=int)
+        episode_steps = np.zeros(num_envs, dtype=np.int64)
         while (finished < quota).any():
             acting = ~resetting
+            episode_steps[acting] += 1
+            if episode_steps.max() > validation.MAX_EPISODE_STEPS:
+                raise validation.endless_episode_error(env_id, int(episode_steps.max()) - 1)
             actions = np.zeros(envs.action_space.shape, dtype=envs.action_space.dtype)
             if acting.any():
                 actions[acting] = _checked_actions(act, obs[acting], rng, envs)
@@ -160,6 +165,7 @@ def episode_returns(
                 finished[k] += 1
             running_return[ended] = 0.0
             discount[ended] = 1.0
+            episode_steps[ended] = 0
             resetting = ended
     finally:
         envs.close()

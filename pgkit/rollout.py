@@ -32,6 +32,7 @@ from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from gymnasium.vector import AutoresetMode, VectorEnv
 from torch.distributions import Distribution
 
+from pgkit import validation
 from pgkit.validation import check_positive_int
 
 __all__ = ["Batch", "collect", "collect_episodes", "evaluate", "make_vec_env", "reset_envs"]
@@ -183,6 +184,9 @@ def collect_episodes(envs, policy, episodes: int, *, value_fn=None, seed: int = 
         done = torch.cat([b.terminated | b.truncated for b in batches]).numpy()
         if (done.sum(0) - running >= quota).all():
             break
+        steps = 32 * len(batches)
+        if steps > validation.MAX_EPISODE_STEPS * (quota.max() + 1):
+            raise validation.endless_episode_error(envs, steps)
     episode = np.cumsum(done, 0) - done - running  # -1 marks the episode already running
     keep = (episode >= 0) & (episode < quota)
     fields = {}
@@ -209,7 +213,12 @@ def evaluate(policy, env_id: str, *, episodes: int = 10, seed: int = 0, determin
     returns, running = np.zeros(episodes), np.ones(episodes, dtype=bool)
     with torch.random.fork_rng(devices=[]), torch.no_grad(), _fast_distributions():
         torch.manual_seed(seed)
+        steps = 0
         while running.any():
+            steps += 1
+            if steps > validation.MAX_EPISODE_STEPS:
+                envs.close()
+                raise validation.endless_episode_error(env_id, steps - 1)
             dist = policy(torch.as_tensor(obs, dtype=torch.float32))
             action = (dist.mode if deterministic else dist.sample()).numpy()
             obs, reward, terminated, truncated, _ = envs.step(to_env(action))

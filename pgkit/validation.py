@@ -12,6 +12,19 @@ from typing import Any
 
 import numpy as np
 
+# An episode that runs this many steps without terminating or truncating is taken to be
+# endless: the loops that wait for whole episodes stop there instead of hanging.
+MAX_EPISODE_STEPS = 100_000
+
+
+def endless_episode_error(env: Any, steps: int) -> ValueError:
+    """The error for an episode of ``env`` still running after ``steps`` steps."""
+    return ValueError(
+        f"an episode of {env} ran {steps} steps without terminating or truncating; "
+        "give the environment a time limit, e.g. gymnasium.make(env_id, max_episode_steps=1000) "
+        "or gymnasium.register(..., max_episode_steps=1000) (gymnasium.wrappers.TimeLimit)"
+    )
+
 
 def is_torch(x: Any) -> bool:
     """True when ``x`` is a torch tensor (without importing torch if it is not loaded)."""
