@@ -24,10 +24,16 @@ line and the workbook.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
+import signal
+import sys
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,6 +58,9 @@ __all__ = [
 RTOL = 1e-5
 ATOL = 1e-6
 _SEED = 20240611
+# Seconds the reader's function may take on one case before the checker stops it.
+CASE_TIME_LIMIT = 10.0
+_PGKIT_DIR = str(Path(__file__).resolve().parent)
 
 Inputs = dict[str, Any]
 
@@ -90,6 +99,94 @@ class _Failure:
     expected: np.ndarray
     got: np.ndarray | None  # None when the function raised or returned junk
     problem: str | None  # what went wrong when got is None (or the shapes differ)
+
+
+class _TimedOut(BaseException):
+    """Raised into the reader's function when a case runs past CASE_TIME_LIMIT.
+
+    A BaseException, so that an ``except Exception`` in the reader's code cannot swallow it.
+    """
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Interrupt the block with _TimedOut after ``seconds`` (main thread only, via SIGALRM)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _TimedOut
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _pgkit_functions() -> dict[tuple[str, str], Any]:
+    """Every attribute of every loaded pgkit module, to notice one replaced by the reader."""
+    return {
+        (name, attr): value
+        for name, module in list(sys.modules.items())
+        if name == "pgkit" or name.startswith("pgkit.")
+        for attr, value in list(vars(module).items())
+        if not attr.startswith("__")
+    }
+
+
+def _changed(before: Any, after: Any) -> bool:
+    if is_torch(after):
+        before, after = before.detach().cpu().numpy(), after.detach().cpu().numpy()
+    if not isinstance(after, np.ndarray):
+        return False
+    if after.shape != before.shape:
+        return True
+    return not np.array_equal(after, before, equal_nan=np.issubdtype(after.dtype, np.floating))
+
+
+class _Watched:
+    """The reader's function, called through: notes inputs changed in place, pgkit calls made."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.mutated: list[str] = []
+        self.pgkit_calls: list[str] = []
+        try:
+            self.names = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            self.names = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        before = [_fresh(a) for a in args]
+        previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        try:
+            out = self.fn(*args, **kwargs)
+        finally:
+            sys.setprofile(previous)
+        for i, (old, new) in enumerate(zip(before, args, strict=True)):
+            name = self.names[i] if i < len(self.names) else f"argument {i + 1}"
+            if _changed(old, new) and name not in self.mutated:
+                self.mutated.append(name)
+        return out
+
+    def _profile(self, frame, event, arg) -> None:
+        # A pgkit function called straight from the reader's code (not from pgkit itself).
+        if event != "call" or frame.f_back is None:
+            return
+        callee, caller = frame.f_code.co_filename, frame.f_back.f_code.co_filename
+        if callee.startswith(_PGKIT_DIR) and not caller.startswith(_PGKIT_DIR):
+            module = frame.f_globals.get("__name__", "pgkit")
+            name = f"{module}.{frame.f_code.co_qualname}"
+            ours = name.startswith(("pgkit.validation", "pgkit.exercises"))
+            if not ours and name not in self.pgkit_calls:
+                self.pgkit_calls.append(name)
 
 
 def _as_array(out: Any) -> np.ndarray:
@@ -217,19 +314,68 @@ def _check(problem: _Problem, cases: list[_Case], fn: Any) -> bool:
         print(f"{title}: expected your function, got {type(fn).__name__} {fn!r:.40}")
         return False
     run = problem.run or _call_positionally
+    watched = _Watched(fn)
     failures: list[_Failure] = []
+    timed_out = False
     for case in cases:
-        expected = np.asarray(problem.reference(case.inputs), dtype=np.float64)
+        if timed_out:  # one time-out is verdict enough; do not wait on every case
+            expected = np.asarray(problem.reference(case.inputs), dtype=np.float64)
+            failures.append(_Failure(case, expected, None, "not run after the time-out above"))
+            continue
+        functions = _pgkit_functions()
         try:
             # The reader's numpy may warn (overflow, division by zero); the verdict
             # below says what went wrong, so the warnings would only be noise.
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                got = run(fn, case.inputs)
+                with _time_limit(CASE_TIME_LIMIT):
+                    got = run(watched, case.inputs)
+            error = None
+        except _TimedOut:
+            timed_out = True
+            got, error = (
+                None,
+                (
+                    f"your function did not return within {CASE_TIME_LIMIT:g} s on this input "
+                    "(an endless loop, or a loop that never reaches its `return`?)"
+                ),
+            )
+        except SystemExit as e:
+            got, error = (
+                None,
+                (
+                    f"your function called sys.exit({'' if e.code is None else e.code!r}) (or exit()): "
+                    "it must return its answer for the checker to judge it"
+                ),
+            )
         except _BadOutput as e:
-            failures.append(_Failure(case, expected, None, str(e)))
-            continue
+            got, error = None, str(e)
         except Exception as e:  # any error in the reader's code is part of the verdict
+            got, error = None, e
+        replaced = [
+            f"{module}.{attr}"
+            for (module, attr), value in functions.items()
+            if vars(sys.modules[module]).get(attr) is not value
+        ]
+        for module, attr in (key for key in functions if f"{key[0]}.{key[1]}" in replaced):
+            setattr(sys.modules[module], attr, functions[module, attr])
+        # The expected answer exists only from here on: while the reader's function ran,
+        # no frame held it.
+        expected = np.asarray(problem.reference(case.inputs), dtype=np.float64)
+        if replaced:
+            failures.append(
+                _Failure(
+                    case, expected, None,
+                    f"your function replaced {', '.join(replaced)} while it ran; the checker "
+                    "put it back and cannot trust this answer",
+                )
+            )  # fmt: skip
+            continue
+        if isinstance(error, str):
+            failures.append(_Failure(case, expected, None, error))
+            continue
+        if error is not None:
+            e = error
             message = f"your function raised {type(e).__name__}: {e}"
             batched = any(np.ndim(v) == 2 for v in _arguments(case.inputs).values())
             if problem.time_major and batched and not failures:
@@ -262,6 +408,7 @@ def _check(problem: _Problem, cases: list[_Case], fn: Any) -> bool:
     if not failures:
         print(f"{title}: all {len(cases)} cases passed. Well done!")
         print(f"  covered: {problem.covers}")
+        _print_notes(watched)
         return True
 
     first = failures[0]
@@ -286,7 +433,21 @@ def _check(problem: _Problem, cases: list[_Case], fn: Any) -> bool:
         hint = _hint(problem, failures)
     if hint:
         print(("  hint: " if first.got is not None else "  ") + hint)
+    _print_notes(watched)
     return False
+
+
+def _print_notes(watched: _Watched) -> None:
+    if watched.mutated:
+        print(
+            f"  note: your function changed its input {', '.join(watched.mutated)} in place; "
+            "callers reuse their arrays, so compute into a new array instead"
+        )
+    if watched.pgkit_calls:
+        print(
+            f"  note: your function calls {', '.join(watched.pgkit_calls)} from pgkit; the "
+            "check compares pgkit with itself there, so write that part yourself to learn it"
+        )
 
 
 # --------------------------------------------------------------------------- array helpers

@@ -19,7 +19,9 @@ import hashlib
 import importlib.util
 import io
 import json
+import multiprocessing
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -184,12 +186,27 @@ def load_function(target: str) -> Any:
 def _load_module(path: Path) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found")
+    if path.suffix != ".py":
+        raise ValueError(
+            f"{path} is not a .py file. To check a function written in a notebook, call its "
+            "checker there (from pgkit.exercises import check_gae; check_gae(my_gae)), or put "
+            "the function in a .py file (JupyterLab: File > Save and Export Notebook As > "
+            "Executable Script)"
+        )
     spec = importlib.util.spec_from_file_location(f"_pgkit_solutions_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    # As `python FILE.py` would: the file's own folder comes first on the import path, so a
+    # helper module beside it imports.
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
+    except SystemExit as e:
+        raise ValueError(f"{path} called sys.exit({e.code!r}) while it was imported") from e
     except Exception as e:
         raise ValueError(f"{path} failed to run: {type(e).__name__}: {e}") from e
+    finally:
+        sys.path.remove(folder)
     return module
 
 
@@ -203,7 +220,44 @@ def _exercise(name: str) -> Any:
 
 def check_command(args: argparse.Namespace) -> int:
     exercise = _exercise(args.exercise)
-    return 0 if exercise.checker(load_function(args.target)) else 1
+    return run_checker_isolated(exercise.checker, load_function(args.target))
+
+
+def run_checker_isolated(checker: Any, fn: Any) -> int:
+    """Run ``checker(fn)`` in a forked process; 0 only when it returned a passing verdict.
+
+    The reader's function may end the process itself (``os._exit(0)``) or crash the
+    interpreter; then no verdict comes back, and that is a failure, never a pass.
+    """
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        # The report travels back with the verdict, so that it reaches the parent's stdout
+        # (whatever that is: a terminal, a pipe, a test's capture).
+        report = io.StringIO()
+        with contextlib.redirect_stdout(report):
+            verdict = bool(checker(fn))
+        send.send((verdict, report.getvalue()))
+
+    process = context.Process(target=child)
+    process.start()
+    send.close()
+    try:
+        # Read before joining: a long report could otherwise fill the pipe and block the child.
+        verdict, report = receive.recv()
+    except EOFError:  # the child ended without sending a verdict
+        process.join()
+    else:
+        process.join()
+        print(report, end="")
+        return 0 if verdict else 1
+    print(
+        f"check: no verdict: the process running your function ended with exit code "
+        f"{process.exitcode} before the checker finished (does your function call os._exit, "
+        "or crash Python?). Counted as failed."
+    )
+    return 1
 
 
 def exercises_command(args: argparse.Namespace) -> int:
