@@ -47,7 +47,16 @@ def _prepare(
     """Validate the arguments; return them as float64 / bool numpy arrays and a function that
     turns a float64 result back into the caller's kind (numpy or torch), dtype and device."""
     flags = flags or {}
-    arrays = {name: to_numpy(x, name) for name, x in {**floats, **flags}.items()}
+    arrays = {
+        **{name: to_numpy(x, name, dtype=None) for name, x in floats.items()},
+        **{name: to_numpy(x, name) for name, x in flags.items()},
+    }
+    for name in floats:
+        if arrays[name].dtype == bool:
+            raise TypeError(
+                f"{name} must hold numbers, got booleans: is an episode flag (terminated, "
+                "truncated, dones) in its place? Check the order of the arguments"
+            )
     for name, arr in arrays.items():
         check_time_major(name, arr)
     check_same_shape(**arrays)

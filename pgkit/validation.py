@@ -34,17 +34,31 @@ def is_torch(x: Any) -> bool:
 def to_numpy(x: Any, name: str, dtype: Any = None) -> np.ndarray:
     """Return ``x`` as a numpy array (a copy is never needed: callers do not mutate it).
 
-    Accepts numpy arrays, torch tensors, Python scalars and (nested) lists.
+    Accepts numpy arrays, torch tensors (bfloat16 too), Python scalars and (nested) lists of
+    real numbers or booleans. Complex numbers are refused rather than losing their imaginary
+    part, and so are booleans where ``dtype`` asks for floats: flags passed where rewards or
+    values belong are a swapped argument, not numbers.
     """
     if is_torch(x):
-        x = x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        if str(x.dtype) == "torch.bfloat16":  # numpy has no bfloat16
+            x = x.float()
+        x = x.numpy()
     try:
-        arr = np.asarray(x, dtype=dtype)
+        source = np.asarray(x)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {e}") from e
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
-    return arr
+    if np.issubdtype(source.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers, got complex dtype {source.dtype}")
+    if not (np.issubdtype(source.dtype, np.number) or source.dtype == bool):
+        kind = "must be an array of numbers" if dtype is not None else "must hold numbers"
+        raise TypeError(f"{name} {kind}, got dtype {source.dtype}")
+    if dtype is not None and source.dtype == bool and np.issubdtype(np.dtype(dtype), np.floating):
+        raise TypeError(
+            f"{name} must hold numbers, got booleans: is an episode flag (terminated, "
+            "truncated, dones) in its place? Check the order of the arguments"
+        )
+    return source if dtype is None else source.astype(dtype, copy=False)
 
 
 def check_time_major(name: str, arr: np.ndarray) -> None:

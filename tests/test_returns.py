@@ -557,3 +557,15 @@ def test_normalize_advantages_rejects_a_bad_eps(eps):
 def test_normalize_advantages_rejects_a_non_number_eps():
     with pytest.raises(TypeError, match="eps"):
         normalize_advantages(T5, eps="small")
+
+
+def test_swapped_flags_and_values_are_refused():
+    rewards = np.ones(3)
+    flags = np.array([False, False, True])
+    with pytest.raises(TypeError, match="values must hold numbers, got booleans"):
+        td_errors(rewards, flags, flags, flags, gamma=0.9)
+
+
+def test_complex_rewards_are_refused():
+    with pytest.raises(TypeError, match="rewards must hold real numbers"):
+        discounted_returns(np.ones(3) + 1j, np.zeros(3, bool), 0.9)

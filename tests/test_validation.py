@@ -67,3 +67,21 @@ def test_check_positive_int():
         v.check_positive_int("n", 0)
     with pytest.raises(TypeError, match="n must be a positive integer"):
         v.check_positive_int("n", 2.0)
+
+
+def test_to_numpy_refuses_complex_numbers():
+    with pytest.raises(TypeError, match="x must hold real numbers, got complex"):
+        v.to_numpy(np.array([1 + 2j]), "x")
+    with pytest.raises(TypeError, match="real numbers"):
+        v.to_numpy(torch.tensor([1 + 0j]), "x", dtype=np.float64)
+
+
+def test_to_numpy_refuses_flags_where_floats_belong():
+    with pytest.raises(TypeError, match="rewards must hold numbers, got booleans"):
+        v.to_numpy(np.array([True, False]), "rewards", dtype=np.float64)
+    assert v.to_numpy(np.array([True]), "dones").dtype == bool
+
+
+def test_to_numpy_reads_bfloat16_and_float16_tensors():
+    for dtype in (torch.bfloat16, torch.float16):
+        np.testing.assert_array_equal(v.to_numpy(torch.tensor([1.5], dtype=dtype), "x"), [1.5])
