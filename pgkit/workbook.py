@@ -20,6 +20,7 @@ import importlib.util
 import io
 import json
 import multiprocessing
+import os
 import re
 import sys
 from pathlib import Path
@@ -35,7 +36,12 @@ def _source(cell: dict[str, Any]) -> str:
 
 
 def _fingerprint(cells: list[dict[str, Any]]) -> str:
-    text = json.dumps([[c["cell_type"], _source(c)] for c in cells])
+    """A hash of everything in the cells (sources, outputs, tags, metadata), as written.
+
+    Any change the reader makes, running a cell included, changes it, so the notebook is
+    then treated as the reader's and kept.
+    """
+    text = json.dumps(cells, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -131,35 +137,51 @@ def write_workbook(
 ) -> dict[str, list[Path]]:
     """Write a workbook copy of every chapter notebook into ``out``.
 
-    Returns ``{"written": [...], "kept": [...]}``: notebooks (re)generated, and notebooks
-    left alone because the reader edited them (unless ``force``).
+    Returns ``{"written": [...], "kept": [...], "unreadable": [...]}``: notebooks
+    (re)generated; notebooks left alone because the reader changed them in any way
+    (sources, outputs, tags), unless ``force``; and files in ``out`` that are not
+    readable notebooks, which are never overwritten, even with ``force``. Each notebook is
+    written to a temporary file and renamed into place, so an interruption never leaves a
+    half-written one.
     """
     chapters, out = Path(chapters), Path(out)
     notebooks = sorted(chapters.glob("*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"no chapter notebooks in {chapters}/; run from the book's folder")
     out.mkdir(parents=True, exist_ok=True)
-    report: dict[str, list[Path]] = {"written": [], "kept": []}
+    report: dict[str, list[Path]] = {"written": [], "kept": [], "unreadable": []}
     for path in notebooks:
         chapter = json.loads(path.read_text())
         cells, _ = workbook_cells(chapter)
         target = out / path.name
-        if target.exists() and not force and _edited(target):
-            report["kept"].append(target)
-            continue
+        if target.exists():
+            state = _state(target)
+            if state == "unreadable":
+                report["unreadable"].append(target)
+                continue
+            if state == "edited" and not force:
+                report["kept"].append(target)
+                continue
         metadata = {**chapter.get("metadata", {}), "pgkit_workbook": _fingerprint(cells)}
         workbook = {**chapter, "cells": cells, "metadata": metadata}
-        target.write_text(json.dumps(workbook, indent=1, ensure_ascii=False) + "\n")
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_text(json.dumps(workbook, indent=1, ensure_ascii=False) + "\n")
+        os.replace(partial, target)
         report["written"].append(target)
     return report
 
 
-def _edited(path: Path) -> bool:
+def _state(path: Path) -> str:
+    """'unchanged' (as the workbook wrote it), 'edited' by the reader, or 'unreadable'."""
     try:
         notebook = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return True  # unreadable: better to keep it than to destroy the reader's work
-    return notebook.get("metadata", {}).get("pgkit_workbook") != _fingerprint(notebook["cells"])
+        cells = notebook["cells"]
+        stored = notebook.get("metadata", {}).get("pgkit_workbook")
+        if not isinstance(cells, list):
+            raise TypeError("cells is not a list")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return "unreadable"
+    return "unchanged" if stored == _fingerprint(cells) else "edited"
 
 
 def workbook_command(args: argparse.Namespace) -> int:
@@ -167,8 +189,13 @@ def workbook_command(args: argparse.Namespace) -> int:
     for path in report["written"]:
         print(f"wrote {path}")
     for path in report["kept"]:
-        print(f"kept  {path} (you edited it; --force overwrites)")
-    print(f"{len(report['written'])} written, {len(report['kept'])} kept in {args.out}/")
+        print(f"kept  {path} (you changed it; --force overwrites)")
+    for path in report["unreadable"]:
+        print(f"skipped {path}: not a readable notebook; rename or remove it to get a fresh copy")
+    print(
+        f"{len(report['written'])} written, {len(report['kept'])} kept, "
+        f"{len(report['unreadable'])} unreadable in {args.out}/"
+    )
     return 0
 
 

@@ -97,10 +97,55 @@ def test_edited_notebooks_are_kept_unless_forced(tmp_path):
     edited["cells"][3]["source"] = "def reward_to_go(rewards, dones):\n    return rewards\n"
     target.write_text(json.dumps(edited))
     report = write_workbook(chapters, out)
-    assert report == {"written": [], "kept": [target]}
+    assert report == {"written": [], "kept": [target], "unreadable": []}
     assert "return rewards" in target.read_text()
     assert write_workbook(chapters, out, force=True)["written"] == [target]
     assert "return rewards" not in target.read_text()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda cell: cell.update(
+            outputs=[{"output_type": "stream", "name": "stdout", "text": "1"}]
+        ),
+        lambda cell: cell.update(execution_count=3),
+        lambda cell: cell["metadata"].update(tags=["mine"]),
+    ],
+    ids=["outputs", "execution-count", "tags"],
+)
+def test_any_change_the_reader_made_is_kept(tmp_path, change):
+    chapters, out = tmp_path / "chapters", tmp_path / "workbook"
+    chapters.mkdir()
+    (chapters / "01_a.ipynb").write_text(json.dumps({**EXERCISE_NB, "nbformat": 4}))
+    write_workbook(chapters, out)
+    target = out / "01_a.ipynb"
+    notebook = json.loads(target.read_text())
+    code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+    change(code)
+    target.write_text(json.dumps(notebook))
+    before = target.read_text()
+    assert write_workbook(chapters, out)["kept"] == [target]
+    assert target.read_text() == before
+
+
+@pytest.mark.parametrize("text", ["[]", '{"cells": 3}', "{not json", '{"metadata": {}}'])
+def test_unreadable_files_are_reported_and_the_rest_written(tmp_path, text, capsys):
+    from pgkit.__main__ import main
+
+    chapters, out = tmp_path / "chapters", tmp_path / "workbook"
+    chapters.mkdir()
+    for name in ("01_a.ipynb", "02_b.ipynb"):
+        (chapters / name).write_text(json.dumps({**EXERCISE_NB, "nbformat": 4}))
+    out.mkdir()
+    (out / "01_a.ipynb").write_text(text)
+    report = write_workbook(chapters, out, force=True)
+    assert report["unreadable"] == [out / "01_a.ipynb"] and report["written"] == [
+        out / "02_b.ipynb"
+    ]
+    assert (out / "01_a.ipynb").read_text() == text
+    assert main(["workbook", "--chapters", str(chapters), "--out", str(out)]) == 0
+    assert "skipped" in capsys.readouterr().out and not list(out.glob(".*partial"))
 
 
 def test_missing_chapters_folder_is_a_clear_error(tmp_path):
