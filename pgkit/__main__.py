@@ -228,9 +228,12 @@ def main(argv: list[str] | None = None) -> int:
             check=workbook.check_command,
             exercises=workbook.exercises_command,
         )
+    import gymnasium
+
     try:
         return handlers[args.command](args)
-    except (ValueError, TypeError, OSError) as e:
+    except (ValueError, TypeError, OSError, FloatingPointError, gymnasium.error.Error) as e:
+        # FloatingPointError covers pgkit.algos.TrainingDivergedError.
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -375,7 +375,8 @@ def ppo(
 
     with GAE advantages (standardised over the batch, once), the gradient norm clipped, the
     learning rate annealed linearly to 0 (``anneal_lr``), and the epochs stopped early once
-    the approximate KL of a minibatch exceeds ``target_kl`` (None: never).
+    the approximate KL measured on the last minibatch of an epoch exceeds ``target_kl``
+    (None: never); the check runs once per epoch, after its last minibatch step.
 
     ``clip=None`` replaces :math:`L^{CLIP}` by the unclipped importance-weighted surrogate
     of Chapter 8, :math:`\frac{1}{B}\sum_t \rho_t(\theta)\,\hat A_t` with

@@ -231,11 +231,13 @@ def normalize_advantages(advantages: Any, eps: float = 1e-8) -> Any:
     """Standardise advantages over all entries: (A - mean(A)) / (std(A) + eps) (Chapter 5).
 
     Uses the population standard deviation (ddof = 0). advantages: (T,) or (T, N); eps >= 0 keeps
-    a batch of equal advantages from dividing by zero. Returns the same shape.
+    a batch of equal advantages from dividing by zero, and with eps = 0 such a batch gives zeros
+    (every entry equals the mean). Returns the same shape, as float32 or wider.
     """
     if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
         raise TypeError(f"eps must be a small non-negative number, got {type(eps).__name__}")
     if not np.isfinite(eps) or eps < 0:
         raise ValueError(f"eps must be a small non-negative number such as 1e-8, got {eps}")
     (a,), _, restore = _prepare({"advantages": advantages})
-    return restore((a - a.mean()) / (a.std() + eps))
+    centred, spread = a - a.mean(), a.std() + eps
+    return restore(centred / spread if spread > 0 else np.zeros_like(centred))

@@ -167,3 +167,23 @@ def test_command_help_documents_every_option(command, options, capsys):
     text = " ".join(help_text(command, capsys).split())  # undo argparse's line wrapping
     for option in options:
         assert option in text, option
+
+
+@pytest.mark.parametrize("error", ["diverged", "gymnasium"])
+def test_training_errors_are_one_clear_line(error, tmp_path, capsys, monkeypatch):
+    import gymnasium
+
+    from pgkit import algos
+
+    def fails(*args, **kwargs):
+        if error == "diverged":
+            raise algos.TrainingDivergedError("policy loss became nan at iteration 3")
+        raise gymnasium.error.DependencyNotInstalled("box2d is not installed")
+
+    monkeypatch.setattr(algos, "ppo", fails)
+    argv = ["train", "ppo", "--steps", "256", "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert ("nan at iteration 3" if error == "diverged" else "box2d") in err
+    assert not (tmp_path / "run").exists()

@@ -569,3 +569,8 @@ def test_swapped_flags_and_values_are_refused():
 def test_complex_rewards_are_refused():
     with pytest.raises(TypeError, match="rewards must hold real numbers"):
         discounted_returns(np.ones(3) + 1j, np.zeros(3, bool), 0.9)
+
+
+def test_normalize_advantages_of_a_constant_batch_with_eps_0_is_zero():
+    out = normalize_advantages(np.full(4, 3.0), eps=0.0)
+    np.testing.assert_array_equal(out, np.zeros(4))
