@@ -19,12 +19,12 @@ export MPLBACKEND := Agg
 # Selenium must never download a browser or driver: the test uses the Debian packages.
 export SE_OFFLINE := true
 
-.PHONY: book test claims lab notebooks workbook install lint unit nbval book-strict browser browser-deps bench bench-sb3 clean
+.PHONY: book test claims lab notebooks workbook install lint unit nbval book-strict browser browser-deps bench bench-sb3 bench-sweeps clean
 
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -qq -e ".[dev]"
+	$(BIN)/python -m pip install -qq -e ".[dev,cluster]"
 	@touch $@
 
 install: $(STAMP)
@@ -90,6 +90,10 @@ workbook: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/book_timing.py
+
+# Parallel speed-up and per-job overhead of pgkit.sweeps' local and Ray backends.
+bench-sweeps: $(STAMP)
+	$(BIN)/python bench/sweep_speed.py
 
 # pgkit against Stable-Baselines3, which lives in its own virtualenv so that it never
 # touches the book's environment (torch stays pinned to the local CPU wheel).

@@ -26,6 +26,7 @@ _SUBMODULES = (
     "returns",
     "rollout",
     "seeds",
+    "sweeps",
     "trust_region",
     "validation",
     "variance",

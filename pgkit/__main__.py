@@ -8,6 +8,8 @@ Examples::
     python -m pgkit workbook
     python -m pgkit exercises --solutions my_solutions.py
     python -m pgkit check gae my_solutions.py:gae
+    python -m pgkit sweep a2c --env CartPole-v1 --steps 50000 --grid gamma=0.9,0.99 --seeds 3 --out runs/gae
+    python -m pgkit sweep-report runs/gae
 
 train checks --out before it starts and saves the run only as a whole. Stopped with
 Ctrl-C or SIGTERM, it saves the iterations trained so far (config.json then says
@@ -41,6 +43,43 @@ def _parse_setting(text: str) -> tuple[str, Any]:
     except json.JSONDecodeError:
         value = raw
     return key.replace("-", "_"), value
+
+
+def _parse_grid(text: str) -> tuple[str, list[Any]]:
+    """Parse ``key=v1,v2,...`` into a name and a list of values (JSON where possible)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key or not raw:
+        raise argparse.ArgumentTypeError(f"--grid expects key=v1,v2,..., got {text!r}")
+    values = []
+    for item in raw.split(","):
+        try:
+            values.append(json.loads(item))
+        except json.JSONDecodeError:
+            values.append(item)
+    return key.replace("-", "_"), values
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from pgkit.sweeps import run_sweep
+
+    records = run_sweep(
+        args.algo, args.env, total_steps=args.steps, out=args.out, grid=dict(args.grid),
+        seeds=args.seeds, eval_episodes=args.eval_episodes, backend=args.backend,
+        workers=args.workers, address=args.address, progress=not args.no_progress,
+    )  # fmt: skip
+    failed = [r for r in records.values() if "error" in r]
+    print(f"{len(records) - len(failed)} of {len(records)} jobs finished in {args.out}/")
+    for record in failed:
+        print(f"failed: {record['id']}: {record['error']} (run the sweep again to retry)")
+    return 1 if failed else 0
+
+
+def _sweep_report(args: argparse.Namespace) -> int:
+    from pgkit.sweeps import sweep_report
+
+    for path in sweep_report(args.out):
+        print(f"wrote {path}")
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,6 +166,49 @@ def _parser() -> argparse.ArgumentParser:
     workbook.add_argument("--chapters", default="chapters", help="chapter notebooks folder")
     workbook.add_argument("--out", default="workbook", help="folder to write (default workbook)")
     workbook.add_argument("--force", action="store_true", help="overwrite edited notebooks too")
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="train over a grid of settings x seeds (resumable; local processes or Ray)",
+        description="Run one algorithm over every combination of the --grid values and every "
+        "seed, writing one file per finished job into --out. Re-running skips finished jobs "
+        "and retries failed ones (pgkit.sweeps).",
+    )
+    sweep.add_argument(
+        "algo", help="a pgkit.algos function (reinforce, vpg, a2c, ppo) or module:function"
+    )
+    sweep.add_argument("--env", default="CartPole-v1", help="gymnasium environment id")
+    sweep.add_argument("--steps", type=int, required=True, help="environment steps per job")
+    sweep.add_argument(
+        "--grid",
+        dest="grid",
+        type=_parse_grid,
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="values of one hyperparameter to try, read as JSON where they can be; repeatable",
+    )
+    sweep.add_argument(
+        "--seeds", type=int, default=3, help="seeds 0 .. N-1 per setting (default 3)"
+    )
+    sweep.add_argument("--eval-episodes", type=int, default=10, help="greedy evaluation episodes")
+    sweep.add_argument("--out", required=True, help="folder of the sweep (created; resumable)")
+    sweep.add_argument("--backend", choices=("local", "ray"), default="local", help="default local")
+    sweep.add_argument(
+        "--workers", type=int, default=None, help="parallel jobs (default: all cores)"
+    )
+    sweep.add_argument(
+        "--address", default=None, help="Ray cluster address HOST:PORT (backend ray)"
+    )
+    sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    report = commands.add_parser(
+        "sweep-report",
+        help="figures of a sweep: heat map and learning curves",
+        description="Write heatmap.png (final return over the first two grid axes) and "
+        "learning_curves.png (mean over seeds with 95% bands) into a sweep folder.",
+    )
+    report.add_argument("out", help="folder written by `sweep`")
 
     exercises = commands.add_parser(
         "exercises",
@@ -219,7 +301,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate}
+    handlers = {
+        "train": _train,
+        "evaluate": _evaluate,
+        "sweep": _sweep,
+        "sweep-report": _sweep_report,
+    }
     if args.command in ("workbook", "check", "exercises"):
         from pgkit import workbook
 

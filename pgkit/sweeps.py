@@ -1,0 +1,470 @@
+"""Sweeps: one training function over a grid of settings x seeds, resumable, local or on Ray.
+
+A sweep is a list of jobs; a job is one (settings, seed) pair with a stable id made from
+its settings and seed. Each finished job is written to ``OUT/jobs/<id>.json`` atomically
+(its history, final evaluation, wall time, exact configuration and library versions), so
+re-running the same sweep skips it, and Ctrl-C or a killed worker loses only the jobs in
+flight. A job that raises is written to ``OUT/jobs/<id>.error.json`` with its traceback
+and is tried again on the next run. After every run the tidy tables ``OUT/results.csv``
+(one row per job and training iteration) and ``OUT/summary.csv`` (one row per job) are
+rewritten from the job files.
+
+Backends run the same jobs and give bitwise identical results on one machine, because
+every job seeds everything it uses and trains with one torch thread:
+
+- ``"local"`` (default): worker processes started with ``spawn`` from the standard
+  library's :class:`concurrent.futures.ProcessPoolExecutor`, one per core unless
+  ``workers`` says otherwise (``workers=1`` runs the jobs in this process);
+- ``"ray"``: Ray tasks of one CPU each, on a running cluster (``address="HOST:PORT"``)
+  or on a local Ray instance started for the sweep (``pip install -e ".[cluster]"``).
+
+    >>> from pgkit.sweeps import run_sweep                     # doctest: +SKIP
+    >>> run_sweep("a2c", "CartPole-v1", total_steps=50_000, seeds=3, out="runs/gae",
+    ...           grid={"gamma": [0.9, 0.99], "lam": [0.9, 1.0]})
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib
+import itertools
+import json
+import math
+import os
+import re
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pgkit.validation import check_positive_int
+
+__all__ = ["Job", "load_results", "make_jobs", "run_sweep", "sweep_report"]
+
+BACKENDS = ("local", "ray")
+JOBS = "jobs"
+RESULTS = "results.csv"
+SUMMARY = "summary.csv"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run of a sweep: ``algo(env_id, total_steps=..., seed=..., **settings)``.
+
+    ``algo`` names a function of :mod:`pgkit.algos` (``"ppo"``) or any importable training
+    function as ``"module:function"``, which must return a ``TrainResult``-like object
+    with ``policy``, ``history`` and ``config``. ``settings`` are sorted (name, value) pairs.
+    """
+
+    algo: str
+    env_id: str
+    total_steps: int
+    settings: tuple[tuple[str, Any], ...]
+    seed: int
+    eval_episodes: int = 10
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "algo": self.algo,
+            "env_id": self.env_id,
+            "total_steps": self.total_steps,
+            "settings": dict(self.settings),
+            "seed": self.seed,
+            "eval_episodes": self.eval_episodes,
+        }
+
+    @property
+    def id(self) -> str:
+        """Readable and stable: the settings and seed, then a hash of the whole job."""
+        digest = hashlib.sha256(json.dumps(self.spec(), sort_keys=True).encode()).hexdigest()
+        words = [f"{k}={v}" for k, v in self.settings] + [f"seed={self.seed}"]
+        readable = re.sub(r"[^A-Za-z0-9_.=+-]+", "_", "_".join(words))[:80]
+        return f"{readable}-{digest[:10]}"
+
+
+def make_jobs(
+    algo: str,
+    env_id: str,
+    *,
+    total_steps: int,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    seeds: int | Sequence[int] = 3,
+    eval_episodes: int = 10,
+) -> list[Job]:
+    """Every combination of the ``grid`` values, times every seed, as a list of jobs.
+
+    ``grid`` maps a keyword of ``algo`` to the values to try (``{"gamma": [0.9, 0.99]}``);
+    ``seeds`` is a number n (seeds 0 .. n-1) or the seeds themselves.
+    """
+    if not isinstance(algo, str) or not algo:
+        raise TypeError(f"algo must name a training function, e.g. 'ppo', got {algo!r}")
+    _training_function(algo)  # fail now on a typo, not in every worker
+    total_steps = check_positive_int("total_steps", total_steps)
+    eval_episodes = check_positive_int("eval_episodes", eval_episodes)
+    grid = dict(grid or {})
+    for name, values in grid.items():
+        if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+            raise ValueError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
+        for reserved in ("env_id", "total_steps", "seed", "progress"):
+            if name == reserved:
+                raise ValueError(f"grid cannot set {reserved!r}; it is an argument of the sweep")
+    if isinstance(seeds, bool):
+        raise TypeError("seeds must be a number of seeds or a list of seeds")
+    seeds = list(range(check_positive_int("seeds", seeds))) if isinstance(seeds, int) else seeds
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ValueError(f"seeds must be distinct non-negative integers, got {seeds}")
+    names = sorted(grid)
+    jobs = []
+    for values in itertools.product(*(grid[name] for name in names)):
+        settings = tuple(zip(names, (_plain(v) for v in values), strict=True))
+        jobs += [Job(algo, env_id, total_steps, settings, s, eval_episodes) for s in seeds]
+    return jobs
+
+
+def run_sweep(
+    algo: str,
+    env_id: str,
+    *,
+    total_steps: int,
+    out: str | Path,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    seeds: int | Sequence[int] = 3,
+    eval_episodes: int = 10,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Run every job of the sweep that has not finished yet; return ``{job id: record}``.
+
+    Records of finished jobs are read back from ``out``; a record holds ``history``
+    (lists, NaN as None), ``final_return`` (mean greedy return over ``eval_episodes``
+    episodes), ``wall_time``, ``config`` and ``versions``. Jobs that failed are in the
+    returned dict with ``"error"`` and ``"traceback"`` instead, and run again next time.
+    """
+    jobs = make_jobs(
+        algo, env_id, total_steps=total_steps, grid=grid, seeds=seeds, eval_episodes=eval_episodes
+    )
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if workers is not None:
+        workers = check_positive_int("workers", workers)
+    folder = Path(out) / JOBS
+    folder.mkdir(parents=True, exist_ok=True)
+    records = {job.id: record for job in jobs if (record := _finished(folder, job)) is not None}
+    pending = [job for job in jobs if job.id not in records]
+    from pgkit.algos import tqdm
+
+    bar = tqdm(total=len(jobs), initial=len(records), unit="job", disable=not progress)
+    try:
+        runner = _run_local if backend == "local" else _run_ray
+        for job, record in runner(pending, workers, address):
+            _save(folder, job, record)
+            records[job.id] = record
+            bar.update(1)
+    finally:
+        bar.close()
+        # Whatever happened, the tables describe every job finished so far.
+        write_tables(out, jobs)
+    return records
+
+
+# --------------------------------------------------------------------------- one job
+
+
+def _training_function(algo: str) -> Callable[..., Any]:
+    module, sep, name = algo.rpartition(":")
+    if not sep:
+        module, name = "pgkit.algos", algo
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(
+            f"cannot find the training function {algo!r}: name one of pgkit.algos "
+            "(reinforce, vpg, a2c, ppo) or give 'module:function'"
+        ) from e
+    if not callable(fn):
+        raise ValueError(f"{algo!r} is not a function")
+    return fn
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Train and evaluate one job; return its record (an error record if it raised)."""
+    import gymnasium
+    import numpy as np
+    import torch
+
+    import pgkit
+    from pgkit.rollout import evaluate
+
+    torch.set_num_threads(1)  # one job, one core: threads would only fight
+    start = time.perf_counter()
+    try:
+        fn = _training_function(job.algo)
+        result = fn(
+            job.env_id, total_steps=job.total_steps, seed=job.seed, progress=False,
+            **dict(job.settings),
+        )  # fmt: skip
+        # Greedy evaluation on seeds no training episode used.
+        final = evaluate(
+            result.policy, job.env_id, episodes=job.eval_episodes, seed=job.seed + 10**6
+        )
+    except Exception as e:  # recorded with its traceback; the sweep goes on
+        return {**job.spec(), "id": job.id, "error": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc()}  # fmt: skip
+    return {
+        **job.spec(),
+        "id": job.id,
+        "history": {
+            k: [_number(x) for x in np.asarray(v).tolist()] for k, v in result.history.items()
+        },
+        "final_return": float(np.mean(final)),
+        "wall_time": time.perf_counter() - start,
+        "config": json.loads(json.dumps(result.config, default=_plain)),
+        "versions": {
+            "pgkit": pgkit.__version__,
+            "torch": torch.__version__,
+            "gymnasium": gymnasium.__version__,
+            "numpy": np.__version__,
+        },
+    }
+
+
+def _number(x: Any) -> Any:
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars in a grid or a config."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _error_record(job: Job, error: BaseException) -> dict[str, Any]:
+    return {**job.spec(), "id": job.id, "error": f"{type(error).__name__}: {error}",
+            "traceback": "".join(traceback.format_exception(error))}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- backends
+
+
+def _run_local(jobs: list[Job], workers: int | None, address: str | None) -> Iterator:
+    if address is not None:
+        raise ValueError("address is for backend='ray'; the local backend runs on this machine")
+    if not jobs:
+        return
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    if workers == 1:
+        for job in jobs:
+            yield job, run_job(job)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn, not fork: a clean interpreter per worker, safe whatever threads this one runs.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    futures = {pool.submit(run_job, job): job for job in jobs}
+    try:
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                yield job, future.result()
+            except Exception as e:  # a worker killed mid-job: only that job is lost
+                yield job, _error_record(job, e)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_ray(jobs: list[Job], workers: int | None, address: str | None) -> Iterator:
+    try:
+        import ray
+    except ImportError as e:
+        raise ValueError(
+            "backend='ray' needs Ray: pip install -e \".[cluster]\" (or pip install ray)"
+        ) from e
+    if not jobs:
+        return
+    started = not ray.is_initialized()
+    # Ray's default wait for its node to register is too short for a loaded 2-core machine.
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
+    if started:
+        if address is None:
+            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
+                     log_to_driver=False)  # fmt: skip
+        else:
+            ray.init(address=address, log_to_driver=False)
+    task = ray.remote(num_cpus=1, max_retries=0)(run_job)
+    refs = {task.remote(job): job for job in jobs}
+    pending = list(refs)
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                try:
+                    yield refs[ref], ray.get(ref)
+                except Exception as e:  # a crashed worker or node: only that job is lost
+                    yield refs[ref], _error_record(refs[ref], e)
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if started:
+            ray.shutdown()
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(partial, path)  # atomic: a job file is whole or absent
+
+
+def _save(folder: Path, job: Job, record: dict[str, Any]) -> None:
+    error_file = folder / f"{job.id}.error.json"
+    if "error" in record:
+        _write_json(error_file, record)
+        return
+    _write_json(folder / f"{job.id}.json", record)
+    error_file.unlink(missing_ok=True)
+
+
+def _finished(folder: Path, job: Job) -> dict[str, Any] | None:
+    path = folder / f"{job.id}.json"
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None  # absent or unreadable: run it (again)
+    return record if record.get("id") == job.id and "history" in record else None
+
+
+def load_results(out: str | Path) -> list[dict[str, Any]]:
+    """Every finished job record in the sweep folder ``out``, sorted by job id."""
+    folder = Path(out) / JOBS
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} not found: is {out} a folder written by a sweep?")
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        if path.name.endswith(".error.json"):
+            continue
+        try:
+            records.append(json.loads(path.read_text()))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not valid JSON ({e}); delete it to rerun that job") from e
+    return records
+
+
+def write_tables(out: str | Path, jobs: Sequence[Job] | None = None) -> tuple[Path, Path]:
+    """Rewrite ``results.csv`` (job x iteration) and ``summary.csv`` (one row per job)."""
+    out = Path(out)
+    records = load_results(out)
+    if jobs is not None:
+        wanted = {job.id for job in jobs}
+        records = [r for r in records if r["id"] in wanted]
+    names = sorted({name for r in records for name in r["settings"]})
+    results, summary = out / RESULTS, out / SUMMARY
+    with open(results.with_name(f".{RESULTS}.partial"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["job", *names, "seed", "iteration", "steps", "episode_return"])
+        for r in records:
+            settings = [r["settings"].get(name) for name in names]
+            history = r["history"]
+            for i, (steps, ret) in enumerate(zip(history["steps"], history["episode_return"],
+                                                 strict=True)):  # fmt: skip
+                writer.writerow(
+                    [r["id"], *settings, r["seed"], i, steps, "" if ret is None else ret]
+                )
+    os.replace(results.with_name(f".{RESULTS}.partial"), results)
+    with open(summary.with_name(f".{SUMMARY}.partial"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["job", *names, "seed", "final_return", "mean_return", "wall_time"])
+        for r in records:
+            returns = [x for x in r["history"]["episode_return"] if x is not None]
+            mean = sum(returns) / len(returns) if returns else ""
+            writer.writerow([r["id"], *(r["settings"].get(n) for n in names), r["seed"],
+                             r["final_return"], mean, round(r["wall_time"], 3)])  # fmt: skip
+    os.replace(summary.with_name(f".{SUMMARY}.partial"), summary)
+    return results, summary
+
+
+# --------------------------------------------------------------------------- report
+
+
+def sweep_report(out: str | Path) -> list[Path]:
+    """Figures of a finished sweep in ``out``: ``heatmap.png`` and ``learning_curves.png``.
+
+    The heat map shows the mean over seeds of the final greedy return over the first two
+    grid axes (the mean over any further axes); the learning curves show, for every
+    setting, the mean training return over seeds with a 95% band (pgkit.plotting).
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from pgkit import plotting
+
+    out = Path(out)
+    records = load_results(out)
+    if not records:
+        raise ValueError(f"{out} holds no finished job yet; run the sweep first")
+    names = sorted({name for r in records for name in r["settings"]})
+    # The axes of the heat map: the first two settings that take more than one value.
+    varied = [n for n in names if len({_key(r["settings"].get(n)) for r in records}) > 1]
+    plotting.use_style()
+    written = []
+    if varied:
+        rows_name, cols_name = varied[0], varied[1] if len(varied) > 1 else None
+        row_values = _values(records, rows_name)
+        col_values = _values(records, cols_name)
+        scores = np.full((len(row_values), len(col_values)), np.nan)
+        for i, a in enumerate(row_values):
+            for j, b in enumerate(col_values):
+                cell = [r["final_return"] for r in records
+                        if _key(r["settings"].get(rows_name)) == _key(a)
+                        and _key(r["settings"].get(cols_name)) == _key(b)]  # fmt: skip
+                scores[i, j] = np.mean(cell) if cell else np.nan
+        fig, ax = plt.subplots(figsize=(1.2 * len(col_values) + 3, 0.8 * len(row_values) + 2))
+        plotting.sweep_heatmap(
+            scores, row_values=row_values, col_values=col_values, row_label=rows_name,
+            col_label=cols_name or "", title="final greedy return, mean over seeds", ax=ax,
+        )  # fmt: skip
+        fig.tight_layout()
+        written.append(out / "heatmap.png")
+        fig.savefig(written[-1])
+        plt.close(fig)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        label = ", ".join(f"{k} = {v}" for k, v in sorted(r["settings"].items())) or r["algo"]
+        groups.setdefault(label, []).append(
+            {
+                k: np.array([np.nan if x is None else x for x in v], float)
+                for k, v in r["history"].items()
+            }  # fmt: skip
+        )
+    fig, ax = plt.subplots()
+    for label, histories in groups.items():
+        plotting.learning_curve(histories, ax=ax, label=label)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    written.append(out / "learning_curves.png")
+    fig.savefig(written[-1])
+    plt.close(fig)
+    return written
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _values(records: list[dict[str, Any]], name: str | None) -> list[Any]:
+    """The distinct values of setting ``name`` in the records, numbers in order."""
+    distinct = {_key(r["settings"].get(name)): r["settings"].get(name) for r in records}
+    numbers = all(isinstance(v, int | float) for v in distinct.values())
+    return sorted(distinct.values(), key=(lambda v: v) if numbers else _key)

@@ -1,0 +1,150 @@
+"""pgkit.sweeps: grids of jobs, resumable runs, failures kept, both backends agree, reports."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pgkit import sweeps
+from pgkit.sweeps import load_results, make_jobs, run_sweep, sweep_report
+
+GRID = {"gamma": [0.9, 0.99], "lam": [0.9, 1.0]}
+SMALL = dict(total_steps=800, seeds=2, eval_episodes=2, progress=False)
+# Tiny networks keep each job well under a second.
+TINY = {**GRID, "hidden": [[8]]}
+
+
+def flaky(env_id, *, total_steps, seed, progress, **settings):
+    """A training function that fails for seed 1 until the file named by $FLAKY_OK exists."""
+    from pgkit.algos import a2c
+
+    if seed == 1 and not Path(os.environ["FLAKY_OK"]).exists():
+        raise RuntimeError("seed 1 is broken today")
+    return a2c(env_id, total_steps=total_steps, seed=seed, progress=progress, **settings)
+
+
+def test_jobs_cover_the_grid_times_the_seeds_with_stable_distinct_ids():
+    jobs = make_jobs("a2c", "CartPole-v1", total_steps=100, grid=GRID, seeds=3)
+    assert len(jobs) == 12 and len({job.id for job in jobs}) == 12
+    again = make_jobs(
+        "a2c", "CartPole-v1", total_steps=100, grid=dict(reversed(GRID.items())), seeds=3
+    )
+    assert [job.id for job in jobs] == [job.id for job in again]
+    assert jobs[0].id.startswith("gamma=0.9_lam=0.9_seed=0-")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(algo="sac"), "cannot find the training function"),
+        (dict(grid={"gamma": []}), "non-empty list"),
+        (dict(grid={"gamma": 0.9}), "non-empty list"),
+        (dict(grid={"seed": [1, 2]}), "cannot set 'seed'"),
+        (dict(seeds=[1, 1]), "distinct"),
+        (dict(seeds=0), ">= 1"),
+    ],
+)
+def test_bad_sweeps_are_refused(kwargs, match):
+    args = {"algo": "a2c", "env_id": "CartPole-v1", "total_steps": 100, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        make_jobs(args.pop("algo"), args.pop("env_id"), **args)
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep") / "local"
+    records = run_sweep("a2c", "CartPole-v1", out=out, grid=TINY, workers=2, **SMALL)
+    return out, records
+
+
+def test_a_local_sweep_writes_one_file_per_job_and_the_tables(local_sweep):
+    out, records = local_sweep
+    assert len(records) == 8 and not any("error" in r for r in records.values())
+    assert len(list((out / "jobs").glob("*.json"))) == 8
+    record = next(iter(records.values()))
+    assert {"history", "final_return", "wall_time", "config", "versions"} <= record.keys()
+    assert record["versions"]["torch"].startswith("2.13")
+    summary = (out / "summary.csv").read_text().splitlines()
+    assert summary[0] == "job,gamma,hidden,lam,seed,final_return,mean_return,wall_time"
+    assert len(summary) == 9
+    rows = (out / "results.csv").read_text().splitlines()
+    assert len(rows) == 1 + sum(len(r["history"]["steps"]) for r in records.values())
+
+
+def test_rerunning_skips_finished_jobs(local_sweep, monkeypatch):
+    out, records = local_sweep
+
+    def must_not_run(job):
+        raise AssertionError(f"{job.id} was run again")
+
+    monkeypatch.setattr(sweeps, "run_job", must_not_run)
+    again = run_sweep("a2c", "CartPole-v1", out=out, grid=TINY, workers=1, **SMALL)
+    assert again == records
+
+
+def test_one_process_gives_the_same_numbers_as_two(local_sweep, tmp_path):
+    out, records = local_sweep
+    one = run_sweep("a2c", "CartPole-v1", out=tmp_path, grid=TINY, workers=1, **SMALL)
+    for job_id, record in one.items():
+        assert record["history"]["episode_return"] == records[job_id]["history"]["episode_return"]
+        assert record["final_return"] == records[job_id]["final_return"]
+
+
+def test_a_failing_job_is_recorded_not_fatal_and_retried(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLAKY_OK", str(tmp_path / "ok"))
+    out = tmp_path / "sweep"
+    algo = f"{__name__}:flaky"
+    first = run_sweep(algo, "CartPole-v1", out=out, grid={"hidden": [[8]]}, workers=1, **SMALL)
+    failed = [r for r in first.values() if "error" in r]
+    assert len(failed) == 1 and "seed 1 is broken today" in failed[0]["error"]
+    assert "RuntimeError" in failed[0]["traceback"]
+    assert len(list((out / "jobs").glob("*.error.json"))) == 1
+    assert len(load_results(out)) == 1
+    (tmp_path / "ok").touch()
+    second = run_sweep(algo, "CartPole-v1", out=out, grid={"hidden": [[8]]}, workers=1, **SMALL)
+    assert not any("error" in r for r in second.values())
+    assert not list((out / "jobs").glob("*.error.json"))
+
+
+def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
+    out = tmp_path / "sweep"
+    argv = [sys.executable, "-m", "pgkit", "sweep", "a2c", "--steps", "3000", "--seeds", "4",
+            "--grid", "hidden=[8]", "--eval-episodes", "2", "--workers", "1", "--out", str(out),
+            "--no-progress"]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list((out / "jobs").glob("*seed=0*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    done_before = {p.name for p in (out / "jobs").glob("*.json")}
+    assert 1 <= len(done_before) < 4, "the kill should land while jobs are left"
+    finished = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert "4 of 4 jobs finished" in finished.stdout
+    assert len(load_results(out)) == 4
+
+
+def test_the_report_draws_the_heatmap_and_curves(local_sweep):
+    out, _ = local_sweep
+    paths = sweep_report(out)
+    assert [p.name for p in paths] == ["heatmap.png", "learning_curves.png"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_ray_gives_the_same_numbers_as_local_processes(local_sweep, tmp_path):
+    pytest.importorskip("ray")
+    out, records = local_sweep
+    on_ray = run_sweep(
+        "a2c", "CartPole-v1", out=tmp_path, grid=TINY, backend="ray", workers=2, **SMALL
+    )
+    assert on_ray.keys() == records.keys()
+    for job_id, record in on_ray.items():
+        assert record["history"]["episode_return"] == records[job_id]["history"]["episode_return"]
+        assert record["final_return"] == records[job_id]["final_return"]
+    assert json.loads(next((tmp_path / "jobs").glob("*.json")).read_text())["id"]
