@@ -293,14 +293,8 @@ def _run_ray(jobs: list[Job], workers: int | None, address: str | None) -> Itera
     if not jobs:
         return
     started = not ray.is_initialized()
-    # Ray's default wait for its node to register is too short for a loaded 2-core machine.
-    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
     if started:
-        if address is None:
-            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
-                     log_to_driver=False)  # fmt: skip
-        else:
-            ray.init(address=address, log_to_driver=False)
+        _start_ray(ray, workers, address)
     task = ray.remote(num_cpus=1, max_retries=0)(run_job)
     refs = {task.remote(job): job for job in jobs}
     pending = list(refs)
@@ -316,6 +310,26 @@ def _run_ray(jobs: list[Job], workers: int | None, address: str | None) -> Itera
         for ref in pending:
             ray.cancel(ref, force=True)
         if started:
+            ray.shutdown()
+
+
+def _start_ray(ray: Any, workers: int | None, address: str | None, attempts: int = 3) -> None:
+    """Connect to the cluster at ``address``, or start a local Ray instance.
+
+    Ray gives a starting node a fixed 30 s to register (ray/_private/node.py), which a loaded
+    2-core machine can exceed; the start is then tried again.
+    """
+    for attempt in range(attempts):
+        try:
+            if address is None:
+                ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
+                         log_to_driver=False)  # fmt: skip
+            else:
+                ray.init(address=address, log_to_driver=False)
+            return
+        except Exception as e:
+            if "timed out during startup" not in str(e) or attempt == attempts - 1:
+                raise
             ray.shutdown()
 
 
