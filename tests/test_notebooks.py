@@ -8,6 +8,7 @@ must import pgkit as an installed package.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -156,4 +157,116 @@ def test_figures_use_the_book_style(path):
     assert not has_figures or "pgkit.plotting.use_style()" in first, (
         f"{path.name}: call pgkit.plotting.use_style() in the first code cell so its figures "
         "share the book's colour-blind-safe style"
+    )
+
+
+# Calls whose first argument (or `seed=` keyword) seeds a random generator.
+SEEDING_CALLS = {"manual_seed", "default_rng", "seed", "RandomState", "SeedSequence", "PCG64"}
+
+
+def _is_fixed(node: ast.AST) -> bool:
+    """True for an expression built from literals alone: 0, 1000 + 3, range(5), [0, 1, 2]."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int) and not isinstance(node.value, bool)
+    if isinstance(node, ast.UnaryOp | ast.BinOp):
+        return all(
+            _is_fixed(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)
+        )
+    if isinstance(node, ast.Tuple | ast.List):
+        return bool(node.elts) and all(_is_fixed(element) for element in node.elts)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id in {"range", "list", "tuple"} and all(map(_is_fixed, node.args))
+    return False
+
+
+def _seeded_functions() -> set[str]:
+    """Names of pgkit's public functions whose ``seed`` has a default a call could fall back on."""
+    import importlib
+    import inspect
+
+    import pgkit
+
+    names = set()
+    for module_name in pgkit._SUBMODULES:
+        module = importlib.import_module(f"pgkit.{module_name}")
+        for name, fn in vars(module).items():
+            if name.startswith("_") or getattr(fn, "__module__", None) != module.__name__:
+                continue
+            try:
+                parameter = inspect.signature(fn).parameters.get("seed")
+            except (TypeError, ValueError):
+                continue
+            if parameter is not None and parameter.default is not inspect.Parameter.empty:
+                names.add(name)
+    return names
+
+
+SEEDED_FUNCTIONS = _seeded_functions()
+
+
+def literal_seeds(source: str) -> list[str]:
+    """The seeds in ``source`` that bypass pgkit.seeds.book_seed, as ``line: code`` strings.
+
+    A literal seed (``seed=0``, ``manual_seed(1)``, ``SEEDS = range(5)``) is one; so is a call
+    of a seeded pgkit function that leaves ``seed`` to its default.
+    """
+    # IPython magics and shell escapes are not Python.
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    tree = ast.parse("\n".join(lines))
+    found = []
+    for node in ast.walk(tree):
+        candidates = []
+        if isinstance(node, ast.Call):
+            candidates += [kw.value for kw in node.keywords if kw.arg in {"seed", "seeds"}]
+            name = getattr(node.func, "attr", getattr(node.func, "id", None))
+            passes_seed = any(kw.arg in {"seed", None} for kw in node.keywords)
+            positional_seed = name == "make_vec_env" and len(node.args) >= 3
+            # collect_episodes seeds only the envs it builds from an id; built envs carry theirs.
+            built_envs = name == "collect_episodes" and not (
+                node.args and isinstance(node.args[0], ast.Constant)
+            )
+            if name in SEEDED_FUNCTIONS and not (passes_seed or positional_seed or built_envs):
+                found.append(f"{node.lineno}: {ast.unparse(node.func)}(...) without seed=")
+            if name in SEEDING_CALLS and node.args:
+                candidates.append(node.args[0])
+            if name == "run_seeds" and len(node.args) > 1:
+                candidates.append(node.args[1])
+        elif isinstance(node, ast.Assign):
+            if any(isinstance(t, ast.Name) and "seed" in t.id.lower() for t in node.targets):
+                candidates.append(node.value)
+        found += [f"{c.lineno}: {ast.unparse(c)}" for c in candidates if _is_fixed(c)]
+    return sorted(found, key=lambda hit: int(hit.split(":")[0]))
+
+
+def test_literal_seed_detector():
+    assert literal_seeds("env.reset(seed=0)\ntorch.manual_seed(1)\nSEEDS = range(5)") == [
+        "1: 0",
+        "2: 1",
+        "3: range(5)",
+    ]
+    assert literal_seeds("rng = np.random.default_rng(2 + 3)\nrun_seeds(f, [0, 1])") == [
+        "1: 2 + 3",
+        "2: [0, 1]",
+    ]
+    assert literal_seeds("pgkit.algos.ppo('CartPole-v1', total_steps=10)") == [
+        "1: pgkit.algos.ppo(...) without seed="
+    ]
+    fine = (
+        "%time x = 1\nenv.reset(seed=book_seed(0))\ntorch.manual_seed(seed)\n"
+        "ppo('CartPole-v1', seed=seed)\nppo('CartPole-v1', **settings)\n"
+        "SEEDS = book_seeds(5)\nrng = np.random.default_rng(seed + 1000)\nf(seed=None)"
+    )
+    assert literal_seeds(fine) == []
+
+
+@notebook_params
+def test_every_seed_goes_through_book_seed(path):
+    problems = [
+        f"code cell {index}, line {hit}"
+        for index, cell in enumerate(code_cells(path))
+        for hit in literal_seeds(cell.source)
+    ]
+    assert not problems, (
+        f"{path.name}: literal seeds {problems}; write book_seed(k) / book_seeds(n) from "
+        "pgkit.seeds so that PGKIT_SEED_OFFSET (make claims) moves them"
     )
