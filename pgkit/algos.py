@@ -388,7 +388,8 @@ def ppo(
 
     Defaults: the rl-baselines3-zoo settings for CartPole-v1 (8 envs, 32 steps, minibatch
     256, 20 epochs, lr 1e-3 annealed, gamma 0.98, lam 0.8, clip 0.2, ent_coef 0) with
-    Stable-Baselines3's vf_coef 0.5 and max_grad_norm 0.5.
+    Stable-Baselines3's vf_coef 0.5 and max_grad_norm 0.5; the zoo also anneals the clip
+    range from 0.2 to 0, while here it stays constant.
     """
     config = _config("ppo", locals())
     _check_flags(anneal_lr=anneal_lr, normalize_advantages=normalize_advantages)
