@@ -22,6 +22,7 @@ import numpy as np
 from pgkit.validation import (
     check_bool_flags,
     check_finite,
+    check_not_flags,
     check_positive_int,
     check_same_shape,
     check_time_major,
@@ -47,16 +48,9 @@ def _prepare(
     """Validate the arguments; return them as float64 / bool numpy arrays and a function that
     turns a float64 result back into the caller's kind (numpy or torch), dtype and device."""
     flags = flags or {}
-    arrays = {
-        **{name: to_numpy(x, name, dtype=None) for name, x in floats.items()},
-        **{name: to_numpy(x, name) for name, x in flags.items()},
-    }
+    arrays = {name: to_numpy(x, name) for name, x in {**floats, **flags}.items()}
     for name in floats:
-        if arrays[name].dtype == bool:
-            raise TypeError(
-                f"{name} must hold numbers, got booleans: is an episode flag (terminated, "
-                "truncated, dones) in its place? Check the order of the arguments"
-            )
+        check_not_flags(name, arrays[name])
     for name, arr in arrays.items():
         check_time_major(name, arr)
     check_same_shape(**arrays)

@@ -53,12 +53,18 @@ def to_numpy(x: Any, name: str, dtype: Any = None) -> np.ndarray:
     if not (np.issubdtype(source.dtype, np.number) or source.dtype == bool):
         kind = "must be an array of numbers" if dtype is not None else "must hold numbers"
         raise TypeError(f"{name} {kind}, got dtype {source.dtype}")
-    if dtype is not None and source.dtype == bool and np.issubdtype(np.dtype(dtype), np.floating):
+    if dtype is not None and np.issubdtype(np.dtype(dtype), np.floating):
+        check_not_flags(name, source)
+    return source if dtype is None else source.astype(dtype, copy=False)
+
+
+def check_not_flags(name: str, arr: np.ndarray) -> None:
+    """Refuse booleans where numbers belong: an episode flag passed as rewards or values."""
+    if arr.dtype == bool:
         raise TypeError(
             f"{name} must hold numbers, got booleans: is an episode flag (terminated, "
             "truncated, dones) in its place? Check the order of the arguments"
         )
-    return source if dtype is None else source.astype(dtype, copy=False)
 
 
 def check_time_major(name: str, arr: np.ndarray) -> None:
