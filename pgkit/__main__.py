@@ -259,7 +259,8 @@ def _train(args: argparse.Namespace) -> int:
             **settings,
         )  # fmt: skip
     except algos.TrainingInterrupted as stop:
-        # A second Ctrl-C while the partial run is saved ends the program at once.
+        # While the partial run is saved, a SIGTERM ends the program at once, as a second
+        # Ctrl-C does (main catches it); the staging folder is removed either way.
         signal.signal(signal.SIGTERM, previous)
         out = save_run(stop.result, args.out, overwrite=args.force)
         steps = stop.result.config["steps_done"]
@@ -299,6 +300,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_user_error(error: Exception) -> bool:
+    """Errors that get one line, not a traceback: bad input, files, divergence, gymnasium's.
+
+    FloatingPointError covers pgkit.algos.TrainingDivergedError. gymnasium is only looked up
+    if loaded: an error cannot be one of its own before it is imported, and importing it here
+    would slow every command.
+    """
+    if isinstance(error, ValueError | TypeError | OSError | FloatingPointError):
+        return True
+    gymnasium = sys.modules.get("gymnasium")
+    return gymnasium is not None and isinstance(error, gymnasium.error.Error)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {
@@ -315,12 +329,11 @@ def main(argv: list[str] | None = None) -> int:
             check=workbook.check_command,
             exercises=workbook.exercises_command,
         )
-    import gymnasium
-
     try:
         return handlers[args.command](args)
-    except (ValueError, TypeError, OSError, FloatingPointError, gymnasium.error.Error) as e:
-        # FloatingPointError covers pgkit.algos.TrainingDivergedError.
+    except Exception as e:
+        if not _is_user_error(e):
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
