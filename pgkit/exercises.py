@@ -323,6 +323,7 @@ def _check(problem: _Problem, cases: list[_Case], fn: Any) -> bool:
             failures.append(_Failure(case, expected, None, "not run after the time-out above"))
             continue
         functions = _pgkit_functions()
+        got, error = None, None  # error: a verdict (str) or the reader's exception
         try:
             # The reader's numpy may warn (overflow, division by zero); the verdict
             # below says what went wrong, so the warnings would only be noise.
@@ -330,44 +331,39 @@ def _check(problem: _Problem, cases: list[_Case], fn: Any) -> bool:
                 warnings.simplefilter("ignore")
                 with _time_limit(CASE_TIME_LIMIT):
                     got = run(watched, case.inputs)
-            error = None
         except _TimedOut:
             timed_out = True
-            got, error = (
-                None,
-                (
-                    f"your function did not return within {CASE_TIME_LIMIT:g} s on this input "
-                    "(an endless loop, or a loop that never reaches its `return`?)"
-                ),
+            error = (
+                f"your function did not return within {CASE_TIME_LIMIT:g} s on this input "
+                "(an endless loop, or a loop that never reaches its `return`?)"
             )
         except SystemExit as e:
-            got, error = (
-                None,
-                (
-                    f"your function called sys.exit({'' if e.code is None else e.code!r}) (or exit()): "
-                    "it must return its answer for the checker to judge it"
-                ),
+            code = "" if e.code is None else repr(e.code)
+            error = (
+                f"your function called sys.exit({code}) (or exit()): it must return its answer "
+                "for the checker to judge it"
             )
         except _BadOutput as e:
-            got, error = None, str(e)
+            error = str(e)
         except Exception as e:  # any error in the reader's code is part of the verdict
-            got, error = None, e
+            error = e
         replaced = [
-            f"{module}.{attr}"
-            for (module, attr), value in functions.items()
-            if vars(sys.modules[module]).get(attr) is not value
+            key
+            for key, value in functions.items()
+            if vars(sys.modules[key[0]]).get(key[1]) is not value
         ]
-        for module, attr in (key for key in functions if f"{key[0]}.{key[1]}" in replaced):
+        for module, attr in replaced:
             setattr(sys.modules[module], attr, functions[module, attr])
         # The expected answer exists only from here on: while the reader's function ran,
         # no frame held it.
         expected = np.asarray(problem.reference(case.inputs), dtype=np.float64)
         if replaced:
+            names = ", ".join(f"{module}.{attr}" for module, attr in replaced)
             failures.append(
                 _Failure(
                     case, expected, None,
-                    f"your function replaced {', '.join(replaced)} while it ran; the checker "
-                    "put it back and cannot trust this answer",
+                    f"your function replaced {names} while it ran; the checker put it back and "
+                    "cannot trust this answer",
                 )
             )  # fmt: skip
             continue
