@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib
+import io
 import itertools
 import json
 import math
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pgkit.files import write_atomically
 from pgkit.validation import check_positive_int
 
 __all__ = ["Job", "load_results", "make_jobs", "run_sweep", "sweep_report"]
@@ -337,9 +339,7 @@ def _start_ray(ray: Any, workers: int | None, address: str | None, attempts: int
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(data, indent=1, sort_keys=True))
-    os.replace(partial, path)  # atomic: a job file is whole or absent
+    write_atomically(path, json.dumps(data, indent=1, sort_keys=True))  # whole or absent
 
 
 def _save(folder: Path, job: Job, record: dict[str, Any]) -> None:
@@ -385,27 +385,25 @@ def write_tables(out: str | Path, jobs: Sequence[Job] | None = None) -> tuple[Pa
         records = [r for r in records if r["id"] in wanted]
     names = sorted({name for r in records for name in r["settings"]})
     results, summary = out / RESULTS, out / SUMMARY
-    with open(results.with_name(f".{RESULTS}.partial"), "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["job", *names, "seed", "iteration", "steps", "episode_return"])
-        for r in records:
-            settings = [r["settings"].get(name) for name in names]
-            history = r["history"]
-            for i, (steps, ret) in enumerate(zip(history["steps"], history["episode_return"],
-                                                 strict=True)):  # fmt: skip
-                writer.writerow(
-                    [r["id"], *settings, r["seed"], i, steps, "" if ret is None else ret]
-                )
-    os.replace(results.with_name(f".{RESULTS}.partial"), results)
-    with open(summary.with_name(f".{SUMMARY}.partial"), "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["job", *names, "seed", "final_return", "mean_return", "wall_time"])
-        for r in records:
-            returns = [x for x in r["history"]["episode_return"] if x is not None]
-            mean = sum(returns) / len(returns) if returns else ""
-            writer.writerow([r["id"], *(r["settings"].get(n) for n in names), r["seed"],
-                             r["final_return"], mean, round(r["wall_time"], 3)])  # fmt: skip
-    os.replace(summary.with_name(f".{SUMMARY}.partial"), summary)
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["job", *names, "seed", "iteration", "steps", "episode_return"])
+    for r in records:
+        settings = [r["settings"].get(name) for name in names]
+        history = r["history"]
+        for i, (steps, ret) in enumerate(zip(history["steps"], history["episode_return"],
+                                             strict=True)):  # fmt: skip
+            writer.writerow([r["id"], *settings, r["seed"], i, steps, "" if ret is None else ret])
+    write_atomically(results, rows.getvalue())
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["job", *names, "seed", "final_return", "mean_return", "wall_time"])
+    for r in records:
+        returns = [x for x in r["history"]["episode_return"] if x is not None]
+        mean = sum(returns) / len(returns) if returns else ""
+        writer.writerow([r["id"], *(r["settings"].get(n) for n in names), r["seed"],
+                         r["final_return"], mean, round(r["wall_time"], 3)])  # fmt: skip
+    write_atomically(summary, rows.getvalue())
     return results, summary
 
 

@@ -20,11 +20,12 @@ import importlib.util
 import io
 import json
 import multiprocessing
-import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
+
+from pgkit.files import write_atomically
 
 SOLUTION_START = re.compile(r"```\{solution-start\}\s*(?P<label>\S+)[^`]*?```", re.DOTALL)
 SOLUTION_END = re.compile(r"```\{solution-end\}\s*```")
@@ -164,9 +165,7 @@ def write_workbook(
                 continue
         metadata = {**chapter.get("metadata", {}), "pgkit_workbook": _fingerprint(cells)}
         workbook = {**chapter, "cells": cells, "metadata": metadata}
-        partial = target.with_name(f".{target.name}.partial")
-        partial.write_text(json.dumps(workbook, indent=1, ensure_ascii=False) + "\n")
-        os.replace(partial, target)
+        write_atomically(target, json.dumps(workbook, indent=1, ensure_ascii=False) + "\n")
         report["written"].append(target)
     return report
 
