@@ -477,3 +477,91 @@ def test_linear_policy_return_rejects_wrong_gain_shape():
         envs.linear_policy_return(
             np.ones((2, 1)), np.eye(2), np.ones((2, 1)), np.eye(2), 1.0, 5, np.eye(2)
         )
+
+
+# --------------------------------------------------------------- PointMass, vectorised
+
+
+def test_make_vec_point_mass_uses_the_array_env():
+    vec = gymnasium.make_vec("pgkit/PointMass-v0", num_envs=4)
+    assert isinstance(vec.unwrapped, envs.PointMassVectorEnv)
+    assert vec.observation_space.shape == (4, 1) and vec.action_space.shape == (4, 1)
+
+
+@pytest.mark.parametrize("gain, action_std", [(1 / PHI, 0.0), (0.3, 0.1)])
+def test_point_mass_vector_env_returns_match_the_exact_return(gain, action_std):
+    # Same law as the single env: 2000 episodes (100 sub-envs x 20 resets) against the formula.
+    vec = envs.PointMassVectorEnv(num_envs=100)
+    rng = np.random.default_rng(0)
+    returns = []
+    for episode in range(20):
+        obs, _ = vec.reset(seed=episode)
+        total = np.zeros(100)
+        for t in range(vec.horizon):
+            action = -gain * obs + action_std * rng.standard_normal((100, 1))
+            obs, reward, terminated, truncated, info = vec.step(action)
+            total += reward
+            assert not terminated.any() and not info["clipped"].any()
+            assert truncated.all() == (t == vec.horizon - 1)
+        returns.extend(total)
+    assert_within_4_se(returns, envs.PointMassEnv().expected_return(gain, action_std=action_std))
+
+
+def test_point_mass_vector_env_autoresets_on_the_next_step():
+    vec = envs.PointMassVectorEnv(num_envs=3, horizon=2)
+    vec.reset(seed=0)
+    push = np.ones((3, 1))
+    vec.step(push)
+    _, _, _, truncated, _ = vec.step(push)
+    assert truncated.all()
+    obs, reward, _, truncated, info = vec.step(push)  # the action is ignored: a fresh start
+    assert np.all(np.abs(obs) <= 1.0) and np.all(reward == 0.0) and not truncated.any()
+    assert not info["clipped"].any()
+    _, reward, _, truncated, _ = vec.step(push)
+    assert np.all(reward < 0.0) and not truncated.any()
+
+
+def test_point_mass_vector_env_masked_reset_restarts_only_the_masked_sub_envs():
+    vec = envs.PointMassVectorEnv(num_envs=4)
+    vec.reset(seed=1, options={"reset_mask": np.ones(4, bool)})  # all-True first: a full reset
+    moved, *_ = vec.step(np.full((4, 1), 0.5))
+    obs, _ = vec.reset(options={"reset_mask": np.array([True, False, True, False])})
+    np.testing.assert_array_equal(obs[[1, 3]], moved[[1, 3]])
+    assert np.all(np.abs(obs[[0, 2]]) <= 1.0)
+    _, reward, _, _, _ = vec.step(np.zeros((4, 1)))
+    np.testing.assert_allclose(reward, -(obs[:, 0].astype(np.float64) ** 2), rtol=1e-6)
+
+
+def test_point_mass_vector_env_same_seed_same_episodes():
+    def episode(seed):
+        vec = envs.PointMassVectorEnv(num_envs=5)
+        obs, _ = vec.reset(seed=seed)
+        rewards = [vec.step(-0.5 * obs)[1] for _ in range(25)]  # past one autoreset
+        return np.array(rewards)
+
+    np.testing.assert_array_equal(episode(3), episode(3))
+    assert not np.array_equal(episode(3), episode(4))
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda v: v.step(np.zeros((2, 1))), RuntimeError, "before reset"),
+        (lambda v: (v.reset(seed=0), v.step(np.zeros(2))), ValueError, r"shape \(2, 1\)"),
+        (lambda v: (v.reset(seed=0), v.step(np.full((2, 1), np.nan))), ValueError, "finite"),
+        (lambda v: v.reset(options={"reset_mask": np.ones(3, bool)}), ValueError, "reset_mask"),
+        (lambda v: v.reset(options={"reset_mask": [1, 0]}), ValueError, "boolean"),
+        (lambda v: v.reset(options={"reset_mask": np.array([True, False])}), RuntimeError, "once"),
+    ],
+)
+def test_point_mass_vector_env_rejects_misuse(call, error, match):
+    vec = envs.PointMassVectorEnv(num_envs=2)
+    with pytest.raises(error, match=match):
+        call(vec)
+
+
+def test_point_mass_vector_env_validates_its_arguments():
+    with pytest.raises(ValueError, match="num_envs"):
+        envs.PointMassVectorEnv(num_envs=0)
+    with pytest.raises(ValueError, match="action_cost"):
+        envs.PointMassVectorEnv(action_cost=-1.0)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from pgkit import sweeps
-from pgkit.sweeps import load_results, make_jobs, run_sweep, sweep_report
+from pgkit.checkpoints import load_run
+from pgkit.sweeps import as_history, load_results, make_jobs, run_jobs, run_sweep, sweep_report
 
 GRID = {"gamma": [0.9, 0.99], "lam": [0.9, 1.0]}
 SMALL = dict(total_steps=800, seeds=2, eval_episodes=2, progress=False)
@@ -35,7 +36,7 @@ def test_jobs_cover_the_grid_times_the_seeds_with_stable_distinct_ids():
         "a2c", "CartPole-v1", total_steps=100, grid=dict(reversed(GRID.items())), seeds=3
     )
     assert [job.id for job in jobs] == [job.id for job in again]
-    assert jobs[0].id.startswith("gamma=0.9_lam=0.9_seed=0-")
+    assert jobs[0].id.startswith("a2c_gamma=0.9_lam=0.9_seed=0-")
 
 
 @pytest.mark.parametrize(
@@ -69,6 +70,7 @@ def test_a_local_sweep_writes_one_file_per_job_and_the_tables(local_sweep):
     record = next(iter(records.values()))
     assert {"history", "final_return", "wall_time", "config", "versions"} <= record.keys()
     assert record["versions"]["torch"].startswith("2.13")
+    assert len(list((out / "runs").iterdir())) == 8
     summary = (out / "summary.csv").read_text().splitlines()
     assert summary[0] == "job,gamma,hidden,lam,seed,final_return,mean_return,wall_time"
     assert len(summary) == 9
@@ -79,7 +81,7 @@ def test_a_local_sweep_writes_one_file_per_job_and_the_tables(local_sweep):
 def test_rerunning_skips_finished_jobs(local_sweep, monkeypatch):
     out, records = local_sweep
 
-    def must_not_run(job):
+    def must_not_run(job, out=None):
         raise AssertionError(f"{job.id} was run again")
 
     monkeypatch.setattr(sweeps, "run_job", must_not_run)
@@ -148,3 +150,32 @@ def test_ray_gives_the_same_numbers_as_local_processes(local_sweep, tmp_path):
         assert record["history"]["episode_return"] == records[job_id]["history"]["episode_return"]
         assert record["final_return"] == records[job_id]["final_return"]
     assert json.loads(next((tmp_path / "jobs").glob("*.json")).read_text())["id"]
+
+
+def test_a_record_names_the_saved_networks_of_its_job(local_sweep):
+    out, records = local_sweep
+    record = next(iter(records.values()))
+    run = load_run(out / record["run"])
+    assert run.config == record["config"]
+    history = as_history(record)
+    assert history["steps"].dtype == float and len(history["steps"]) == len(
+        record["history"]["steps"]
+    )
+
+
+def test_jobs_of_different_algorithms_run_together(tmp_path):
+    small = dict(total_steps=600, seeds=[3], eval_episodes=2)
+    jobs = make_jobs("ppo", "CartPole-v1", grid={"hidden": [[8]], "epochs": [2]}, **small)
+    jobs += make_jobs("reinforce", "CartPole-v1", grid={"hidden": [[8]]}, **small)
+    records = run_jobs(jobs, out=tmp_path, workers=2, progress=False)
+    assert [records[job.id]["algo"] for job in jobs] == ["ppo", "reinforce"]
+    assert not any("error" in r for r in records.values())
+    with pytest.raises(ValueError, match="same job twice"):
+        run_jobs(jobs + jobs[:1], out=tmp_path, progress=False)
+    with pytest.raises(TypeError, match="Job"):
+        run_jobs(["ppo"], out=tmp_path, progress=False)
+
+
+def test_as_history_of_a_failed_job_says_why():
+    with pytest.raises(ValueError, match="broken"):
+        as_history({"id": "x", "error": "RuntimeError: broken"})
