@@ -497,7 +497,9 @@ def sweep_report(out: str | Path) -> list[Path]:
 
     The heat map shows the mean over seeds of the final greedy return over the first two
     grid axes (the mean over any further axes); the learning curves show, for every
-    setting, the mean training return over seeds with a 95% band (pgkit.plotting).
+    setting, the mean training return over seeds with a 95% band (pgkit.plotting). Where the
+    folder holds jobs of several algorithms (:func:`run_jobs`), the algorithm is the first
+    axis, so no curve or cell mixes two algorithms.
     """
     import matplotlib.pyplot as plt
     import numpy as np
@@ -508,21 +510,23 @@ def sweep_report(out: str | Path) -> list[Path]:
     records = load_results(out)
     if not records:
         raise ValueError(f"{out} holds no finished job yet; run the sweep first")
-    names = sorted({name for r in records for name in r["settings"]})
+    mixed = len({r["algo"] for r in records}) > 1
+    points = [{"algo": r["algo"], **r["settings"]} if mixed else r["settings"] for r in records]
+    names = ["algo"] * mixed + sorted({n for r in records for n in r["settings"]})
     # The axes of the heat map: the first two settings that take more than one value.
-    varied = [n for n in names if len({_key(r["settings"].get(n)) for r in records}) > 1]
+    varied = [n for n in names if len({_key(p.get(n)) for p in points}) > 1]
     plotting.use_style()
     written = []
     if varied:
         rows_name, cols_name = varied[0], varied[1] if len(varied) > 1 else None
-        row_values = _values(records, rows_name)
-        col_values = _values(records, cols_name)
+        row_values = _values(points, rows_name)
+        col_values = _values(points, cols_name)
         scores = np.full((len(row_values), len(col_values)), np.nan)
         for i, a in enumerate(row_values):
             for j, b in enumerate(col_values):
-                cell = [r["final_return"] for r in records
-                        if _key(r["settings"].get(rows_name)) == _key(a)
-                        and _key(r["settings"].get(cols_name)) == _key(b)]  # fmt: skip
+                cell = [r["final_return"] for r, p in zip(records, points, strict=True)
+                        if _key(p.get(rows_name)) == _key(a)
+                        and _key(p.get(cols_name)) == _key(b)]  # fmt: skip
                 scores[i, j] = np.mean(cell) if cell else np.nan
         fig, ax = plt.subplots(figsize=(1.2 * len(col_values) + 3, 0.8 * len(row_values) + 2))
         plotting.sweep_heatmap(
@@ -534,8 +538,8 @@ def sweep_report(out: str | Path) -> list[Path]:
         fig.savefig(written[-1])
         plt.close(fig)
     groups: dict[str, list[dict[str, Any]]] = {}
-    for r in records:
-        label = ", ".join(f"{k} = {v}" for k, v in sorted(r["settings"].items())) or r["algo"]
+    for r, p in zip(records, points, strict=True):
+        label = ", ".join(f"{k} = {p[k]}" for k in names if k in p) or r["algo"]
         groups.setdefault(label, []).append(as_history(r))
     fig, ax = plt.subplots()
     for label, histories in groups.items():
@@ -552,8 +556,8 @@ def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _values(records: list[dict[str, Any]], name: str | None) -> list[Any]:
-    """The distinct values of setting ``name`` in the records, numbers in order."""
-    distinct = {_key(r["settings"].get(name)): r["settings"].get(name) for r in records}
+def _values(points: list[dict[str, Any]], name: str | None) -> list[Any]:
+    """The distinct values of setting ``name`` over the jobs' settings, numbers in order."""
+    distinct = {_key(p.get(name)): p.get(name) for p in points}
     numbers = all(isinstance(v, int | float) for v in distinct.values())
     return sorted(distinct.values(), key=(lambda v: v) if numbers else _key)

@@ -179,3 +179,11 @@ def test_jobs_of_different_algorithms_run_together(tmp_path):
 def test_as_history_of_a_failed_job_says_why():
     with pytest.raises(ValueError, match="broken"):
         as_history({"id": "x", "error": "RuntimeError: broken"})
+
+
+def test_the_report_keeps_two_algorithms_with_the_same_settings_apart(tmp_path):
+    small = dict(total_steps=600, grid={"hidden": [[8]]}, seeds=[0], eval_episodes=2)
+    jobs = make_jobs("a2c", "CartPole-v1", **small) + make_jobs("reinforce", "CartPole-v1", **small)
+    run_jobs(jobs, out=tmp_path, workers=1, progress=False)
+    # No setting varies, so only the algorithm can be the heat map's axis.
+    assert [p.name for p in sweep_report(tmp_path)] == ["heatmap.png", "learning_curves.png"]
