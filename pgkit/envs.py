@@ -598,9 +598,8 @@ class PointMassVectorEnv(VectorEnv):
     and start distribution, without a Python call per sub-env (about 10x faster than
     ``SyncVectorEnv`` at 16 copies, which is most of Chapter 4's training time).
 
-    Build it directly, ``PointMassVectorEnv(num_envs=16)``; it is not yet registered as the
-    id's ``vector_entry_point``, because that would change the episodes (and so the stored
-    results) of Chapter 4, which still steps ``SyncVectorEnv``. Observations are (n, 1), actions
+    ``gymnasium.make_vec("pgkit/PointMass-v0", n)`` builds it (so does
+    :func:`pgkit.rollout.make_vec_env`, which Chapter 4's training uses). Observations are (n, 1), actions
     (n, 1). Autoreset is gymnasium's NEXT_STEP: a sub-env whose episode ended on the previous
     step ignores its action and starts again (reward 0, not truncated). ``reset(options=
     {"reset_mask": mask})`` restarts only the sub-envs where the (n,) boolean ``mask`` is True.
@@ -678,6 +677,8 @@ _ENTRY_POINTS = {
     "pgkit/RandomWalk-v0": "pgkit.envs:RandomWalkEnv",
     "pgkit/PointMass-v0": "pgkit.envs:PointMassEnv",
 }
+# Used by gymnasium.make_vec (and so by pgkit.rollout.make_vec_env) for NEXT_STEP autoreset.
+_VECTOR_ENTRY_POINTS = {"pgkit/PointMass-v0": "pgkit.envs:PointMassVectorEnv"}
 
 
 def register_envs() -> None:
@@ -688,7 +689,11 @@ def register_envs() -> None:
     """
     for env_id, entry_point in _ENTRY_POINTS.items():
         if env_id not in gymnasium.registry:
-            gymnasium.register(id=env_id, entry_point=entry_point)
+            gymnasium.register(
+                id=env_id,
+                entry_point=entry_point,
+                vector_entry_point=_VECTOR_ENTRY_POINTS.get(env_id),
+            )
 
 
 register_envs()

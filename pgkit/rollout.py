@@ -81,7 +81,7 @@ def make_vec_env(
 ) -> VectorEnv:
     """N copies of ``env_id`` as one VectorEnv, reset once with ``seed``.
 
-    The native vectorised env is used where gymnasium has one (CartPole, NEXT_STEP only),
+    The native vectorised env is used where there is one (CartPole, pgkit/PointMass; NEXT_STEP only),
     otherwise ``SyncVectorEnv``. "pgkit/..." ids work.
     """
     _register_pgkit_envs()

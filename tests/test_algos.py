@@ -106,7 +106,7 @@ def test_gaussian_ppo_is_within_5_percent_of_the_lqr_optimum():
     lam = 1 and batches of whole 20-step episodes (n_steps = 80) make the advantages plain
     Monte Carlo returns minus V: the linear V (hidden=() applies to it too) cannot fit the
     quadratic value, and with lam < 1 its error biased the gain low (0.38-0.56 for K* 0.618,
-    up to 13% from the optimum). With these settings seeds 0-4 ended 0.1-1.5% from it.
+    up to 13% from the optimum). With these settings seeds 0-4 ended 0.8-3.2% from it.
 
     The learned mean mu(x) = w x + b is compared with u = -K* x on the same 1000 start
     states (common random numbers), which removes almost all Monte Carlo noise from the

@@ -482,8 +482,9 @@ def test_linear_policy_return_rejects_wrong_gain_shape():
 # --------------------------------------------------------------- PointMass, vectorised
 
 
-def test_point_mass_vector_env_has_batched_spaces():
-    vec = envs.PointMassVectorEnv(num_envs=4)
+def test_make_vec_point_mass_uses_the_array_env():
+    vec = gymnasium.make_vec("pgkit/PointMass-v0", num_envs=4)
+    assert isinstance(vec.unwrapped, envs.PointMassVectorEnv)
     assert vec.observation_space.shape == (4, 1) and vec.action_space.shape == (4, 1)
     assert vec.single_action_space == envs.PointMassEnv().action_space
 
