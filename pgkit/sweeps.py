@@ -212,8 +212,9 @@ def run_jobs(
             bar.update(1)
     finally:
         bar.close()
-        # Whatever happened, the tables describe every job finished so far.
-        write_tables(out, jobs)
+        # Whatever happened, the tables describe every job finished so far in ``out``,
+        # including those of earlier sweeps into the same folder (several algorithms, say).
+        write_tables(out)
     return records
 
 
@@ -459,7 +460,12 @@ def load_results(out: str | Path) -> list[dict[str, Any]]:
 
 
 def write_tables(out: str | Path, jobs: Sequence[Job] | None = None) -> tuple[Path, Path]:
-    """Rewrite ``results.csv`` (job x iteration) and ``summary.csv`` (one row per job)."""
+    """Rewrite ``results.csv`` (job x iteration) and ``summary.csv`` (one row per job).
+
+    Both cover every finished job in ``out`` (only those of ``jobs``, if given), one column
+    per setting any of them has (empty where a job does not set it), after ``algo`` and
+    ``env_id``, so rows of different algorithms or environments are told apart.
+    """
     out = Path(out)
     records = load_results(out)
     if jobs is not None:
@@ -469,21 +475,26 @@ def write_tables(out: str | Path, jobs: Sequence[Job] | None = None) -> tuple[Pa
     results, summary = out / RESULTS, out / SUMMARY
     rows = io.StringIO()
     writer = csv.writer(rows)
-    writer.writerow(["job", *names, "seed", "iteration", "steps", "episode_return"])
+    writer.writerow(
+        ["job", "algo", "env_id", *names, "seed", "iteration", "steps", "episode_return"]
+    )
     for r in records:
         settings = [r["settings"].get(name) for name in names]
         history = r["history"]
         for i, (steps, ret) in enumerate(zip(history["steps"], history["episode_return"],
                                              strict=True)):  # fmt: skip
-            writer.writerow([r["id"], *settings, r["seed"], i, steps, "" if ret is None else ret])
+            writer.writerow([r["id"], r["algo"], r["env_id"], *settings, r["seed"], i, steps,
+                             "" if ret is None else ret])  # fmt: skip
     write_atomically(results, rows.getvalue())
     rows = io.StringIO()
     writer = csv.writer(rows)
-    writer.writerow(["job", *names, "seed", "final_return", "mean_return", "wall_time"])
+    writer.writerow(["job", "algo", "env_id", *names, "seed", "final_return", "mean_return",
+                     "wall_time"])  # fmt: skip
     for r in records:
         returns = [x for x in r["history"]["episode_return"] if x is not None]
         mean = sum(returns) / len(returns) if returns else ""
-        writer.writerow([r["id"], *(r["settings"].get(n) for n in names), r["seed"],
+        writer.writerow([r["id"], r["algo"], r["env_id"], *(r["settings"].get(n) for n in names),
+                         r["seed"],
                          r["final_return"], mean, round(r["wall_time"], 3)])  # fmt: skip
     write_atomically(summary, rows.getvalue())
     return results, summary

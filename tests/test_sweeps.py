@@ -72,7 +72,7 @@ def test_a_local_sweep_writes_one_file_per_job_and_the_tables(local_sweep):
     assert record["versions"]["torch"].startswith("2.13")
     assert len(list((out / "runs").iterdir())) == 8
     summary = (out / "summary.csv").read_text().splitlines()
-    assert summary[0] == "job,gamma,hidden,lam,seed,final_return,mean_return,wall_time"
+    assert summary[0] == "job,algo,env_id,gamma,hidden,lam,seed,final_return,mean_return,wall_time"
     assert len(summary) == 9
     rows = (out / "results.csv").read_text().splitlines()
     assert len(rows) == 1 + sum(len(r["history"]["steps"]) for r in records.values())
@@ -183,7 +183,12 @@ def test_as_history_of_a_failed_job_says_why():
 
 def test_the_report_keeps_two_algorithms_with_the_same_settings_apart(tmp_path):
     small = dict(total_steps=600, grid={"hidden": [[8]]}, seeds=[0], eval_episodes=2)
-    jobs = make_jobs("a2c", "CartPole-v1", **small) + make_jobs("reinforce", "CartPole-v1", **small)
-    run_jobs(jobs, out=tmp_path, workers=1, progress=False)
+    # Two sweeps into one folder, as the command line does with one algorithm per call.
+    run_jobs(make_jobs("a2c", "CartPole-v1", **small), out=tmp_path, workers=1, progress=False)
+    run_jobs(
+        make_jobs("reinforce", "CartPole-v1", **small), out=tmp_path, workers=1, progress=False
+    )
+    summary = (tmp_path / "summary.csv").read_text().splitlines()
+    assert [row.split(",")[1] for row in summary] == ["algo", "a2c", "reinforce"]
     # No setting varies, so only the algorithm can be the heat map's axis.
     assert [p.name for p in sweep_report(tmp_path)] == ["heatmap.png", "learning_curves.png"]
