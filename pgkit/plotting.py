@@ -141,7 +141,8 @@ def learning_curve(
     grid, curves = resample_curves(results, key=key)
     mean, low, high = confidence_band(curves)
     seeds = curves.shape[0]
-    text = f"{label} ({seeds} seeds)" if label else f"{seeds} seeds"
+    seed_count = f"{seeds} seed" + ("s" if seeds != 1 else "")
+    text = f"{label} ({seed_count})" if label else seed_count
     (line,) = ax.plot(grid, mean, label=text, color=color, linestyle=linestyle)
     ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("environment steps")

@@ -509,11 +509,11 @@ def sweep_report(out: str | Path) -> list[Path]:
     The heat map shows the mean over seeds of the final greedy return over the first two
     grid axes (the mean over any further axes); the learning curves show, for every
     setting, the mean training return over seeds with a 95% band (pgkit.plotting). Where the
-    folder holds jobs of several algorithms (:func:`run_jobs`), the algorithm is the first
-    axis, so no curve or cell mixes two algorithms.
+    folder holds jobs of several algorithms (several :func:`run_jobs` calls or command-line
+    sweeps into one folder), their settings are not one grid, so the heat map has one row
+    per algorithm and setting instead: no cell or curve mixes two algorithms or two settings.
     """
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from pgkit import plotting
 
@@ -521,46 +521,78 @@ def sweep_report(out: str | Path) -> list[Path]:
     records = load_results(out)
     if not records:
         raise ValueError(f"{out} holds no finished job yet; run the sweep first")
-    mixed = len({r["algo"] for r in records}) > 1
-    points = [{"algo": r["algo"], **r["settings"]} if mixed else r["settings"] for r in records]
-    names = ["algo"] * mixed + sorted({n for r in records for n in r["settings"]})
-    # The axes of the heat map: the first two settings that take more than one value.
-    varied = [n for n in names if len({_key(p.get(n)) for p in points}) > 1]
+    labels = _setting_labels(records)
     plotting.use_style()
     written = []
-    if varied:
-        rows_name, cols_name = varied[0], varied[1] if len(varied) > 1 else None
-        row_values = _values(points, rows_name)
-        col_values = _values(points, cols_name)
-        scores = np.full((len(row_values), len(col_values)), np.nan)
-        for i, a in enumerate(row_values):
-            for j, b in enumerate(col_values):
-                cell = [r["final_return"] for r, p in zip(records, points, strict=True)
-                        if _key(p.get(rows_name)) == _key(a)
-                        and _key(p.get(cols_name)) == _key(b)]  # fmt: skip
-                scores[i, j] = np.mean(cell) if cell else np.nan
-        fig, ax = plt.subplots(figsize=(1.2 * len(col_values) + 3, 0.8 * len(row_values) + 2))
+    grid = _heatmap_grid(records, labels)
+    if grid is not None:
+        rows_name, row_values, cols_name, col_values, scores = grid
+        # Long row labels widen the saved figure (bbox_inches="tight"), not the cells.
+        fig, ax = plt.subplots(figsize=(1.2 * len(col_values) + 3, 0.6 * len(row_values) + 2))
         plotting.sweep_heatmap(
-            scores, row_values=row_values, col_values=col_values, row_label=rows_name,
+            scores, row_values=row_values, row_label=rows_name,
+            col_values=col_values if cols_name else [""],
             col_label=cols_name or "", title="final greedy return, mean over seeds", ax=ax,
         )  # fmt: skip
-        fig.tight_layout()
         written.append(out / "heatmap.png")
-        fig.savefig(written[-1])
+        fig.savefig(written[-1], bbox_inches="tight")
         plt.close(fig)
     groups: dict[str, list[dict[str, Any]]] = {}
-    for r, p in zip(records, points, strict=True):
-        label = ", ".join(f"{k} = {p[k]}" for k in names if k in p) or r["algo"]
-        groups.setdefault(label, []).append(as_history(r))
+    for record, label in zip(records, labels, strict=True):
+        groups.setdefault(label, []).append(as_history(record))
     fig, ax = plt.subplots()
     for label, histories in groups.items():
         plotting.learning_curve(histories, ax=ax, label=label)
-    ax.legend(fontsize="small")
-    fig.tight_layout()
+    # Below the axes: the labels are long and would hide the curves.
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(0.0, -0.15))
     written.append(out / "learning_curves.png")
-    fig.savefig(written[-1])
+    fig.savefig(written[-1], bbox_inches="tight")
     plt.close(fig)
     return written
+
+
+def _mixed(records: list[dict[str, Any]]) -> bool:
+    return len({r["algo"] for r in records}) > 1
+
+
+def _setting_labels(records: list[dict[str, Any]]) -> list[str]:
+    """One label per record naming its algorithm (where there are several) and settings."""
+    names = sorted({n for r in records for n in r["settings"]})
+    labels = []
+    for r in records:
+        parts = [f"{n} = {r['settings'][n]}" for n in names if n in r["settings"]]
+        labels.append(", ".join(([r["algo"]] if _mixed(records) else []) + parts) or r["algo"])
+    return labels
+
+
+def _heatmap_grid(records: list[dict[str, Any]], labels: list[str]) -> tuple | None:
+    """(rows name, row values, columns name or None, column values, mean final returns).
+
+    One grid: its first two settings that take more than one value, the mean over the rest.
+    Several algorithms: one row per label, since their settings do not form one grid.
+    None where nothing varies.
+    """
+    import numpy as np
+
+    if _mixed(records):
+        points = [{"algorithm and settings": label} for label in labels]
+        varied = ["algorithm and settings"]
+    else:
+        points = [r["settings"] for r in records]
+        names = sorted({n for p in points for n in p})
+        varied = [n for n in names if len({_key(p.get(n)) for p in points}) > 1]
+    if not varied:
+        return None
+    rows_name, cols_name = varied[0], varied[1] if len(varied) > 1 else None
+    row_values, col_values = _values(points, rows_name), _values(points, cols_name)
+    scores = np.full((len(row_values), len(col_values)), np.nan)
+    for i, a in enumerate(row_values):
+        for j, b in enumerate(col_values):
+            cell = [r["final_return"] for r, p in zip(records, points, strict=True)
+                    if _key(p.get(rows_name)) == _key(a)
+                    and _key(p.get(cols_name)) == _key(b)]  # fmt: skip
+            scores[i, j] = np.mean(cell) if cell else np.nan
+    return rows_name, row_values, cols_name, col_values, scores
 
 
 def _key(value: Any) -> str:

@@ -192,3 +192,28 @@ def test_the_report_keeps_two_algorithms_with_the_same_settings_apart(tmp_path):
     assert [row.split(",")[1] for row in summary] == ["algo", "a2c", "reinforce"]
     # No setting varies, so only the algorithm can be the heat map's axis.
     assert [p.name for p in sweep_report(tmp_path)] == ["heatmap.png", "learning_curves.png"]
+
+
+def test_the_heat_map_of_several_algorithms_has_one_row_per_algorithm_and_setting():
+    from pgkit.sweeps import _heatmap_grid, _setting_labels
+
+    def record(algo, settings, final):
+        return {"algo": algo, "settings": settings, "final_return": final}
+
+    records = [
+        record("reinforce", {"reward_to_go": False}, 100.0),
+        record("reinforce", {"reward_to_go": True}, 300.0),
+        record("a2c", {"lam": 0.95}, 400.0),
+        record("a2c", {"lam": 0.95}, 500.0),
+    ]
+    rows_name, rows, cols_name, cols, scores = _heatmap_grid(records, _setting_labels(records))
+    # reward_to_go False and True stay two rows, not one mean of 200.
+    assert rows == ["a2c, lam = 0.95", "reinforce, reward_to_go = False",
+                    "reinforce, reward_to_go = True"]  # fmt: skip
+    assert cols_name is None and scores[:, 0].tolist() == [450.0, 100.0, 300.0]
+    # One algorithm: the grid's first two varied settings, the mean over the rest.
+    one = [record("a2c", {"gamma": g, "lam": lam, "lr": lr}, g * 100 + lam * 10 + lr)
+           for g in (0.9, 1.0) for lam in (0.5, 1.0) for lr in (1.0, 3.0)]  # fmt: skip
+    rows_name, rows, cols_name, cols, scores = _heatmap_grid(one, _setting_labels(one))
+    assert (rows_name, rows, cols_name, cols) == ("gamma", [0.9, 1.0], "lam", [0.5, 1.0])
+    assert scores[0, 1] == pytest.approx(90 + 10 + 2)
