@@ -19,7 +19,7 @@ export MPLBACKEND := Agg
 # Selenium must never download a browser or driver: the test uses the Debian packages.
 export SE_OFFLINE := true
 
-.PHONY: book test claims lab notebooks workbook install lint unit nbval book-strict browser browser-deps bench bench-sb3 bench-sweeps clean
+.PHONY: book test claims lab launch-check notebooks workbook install lint unit nbval book-strict browser browser-deps bench bench-sb3 bench-sweeps clean
 
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
@@ -33,7 +33,7 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build .
 	@echo "Book: $(CURDIR)/$(HTML)/index.html"
 
-test: $(STAMP) browser-deps lint unit nbval book-strict browser
+test: $(STAMP) browser-deps lint unit nbval launch-check book-strict browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check pgkit tests bench tools
@@ -78,8 +78,14 @@ browser-deps:
 	@command -v chromium > /dev/null && command -v chromedriver > /dev/null || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver)
 
+# Opened at the top of the repository, so that chapters/ and workbook/ are both reachable.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=chapters $(if $(SUDO),,--allow-root)
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) $(if $(SUDO),,--allow-root)
+
+# Chapter 1 as Colab, Binder or a download meet it: in a new virtualenv without pgkit, its install
+# cell (tools/install_cell.py) installs pgkit from a copy of this checkout, then the chapter runs.
+launch-check: $(STAMP)
+	$(BIN)/pytest -q -rA -m bare_venv tests/test_install_cell.py
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py --timeout $(CELL_TIMEOUT) chapters/*.ipynb
