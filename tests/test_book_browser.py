@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
@@ -29,6 +27,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 from book_toc import load_toc, toc_files
+from headless_chromium import PAGE_TIMEOUT_S, chromium
 
 pytestmark = pytest.mark.browser
 
@@ -36,15 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SCREENSHOT = ROOT / "_build" / "screenshot.png"
 REPORT = ROOT / "_build" / "browser_check.json"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 NOT_PAGES = {"_static", "_sources", "_images", "_downloads"}
 MATHJAX_CDNS = (
     "cdn.jsdelivr.net/npm/mathjax",
     "cdnjs.cloudflare.com/ajax/libs/mathjax",
     "mathjax@",
 )
-PAGE_TIMEOUT_S = 30
 
 # Resolves once MathJax has typeset the page; the config object Sphinx writes has no promise.
 WAIT_FOR_MATHJAX_JS = """
@@ -178,38 +174,8 @@ def site():
 
 @pytest.fixture(scope="module")
 def driver():
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not found: install them with `make browser-deps`")
-    os.environ["SE_OFFLINE"] = "true"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.TemporaryDirectory(prefix="pg-book-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1000",
-        f"--user-data-dir={profile.name}",
-        # Every host name fails to resolve: the book must not need the network.
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    browser.set_page_load_timeout(PAGE_TIMEOUT_S)
-    browser.set_script_timeout(PAGE_TIMEOUT_S)
-    yield browser
-    browser.quit()
-    profile.cleanup()
+    with chromium() as browser:
+        yield browser
 
 
 def requested_urls(browser) -> list[str]:
