@@ -2,7 +2,7 @@
 
 The book renders the outputs stored in each notebook, so those outputs must be trustworthy: free of
 errors, produced by one top-to-bottom run, and re-checked by nbval in CI through at least one
-`# NBVAL_CHECK_OUTPUT` cell. Every notebook must also be reachable from the table of contents and
+`nbval-check-output` cell (a cell tag). Every notebook must also be reachable from the table of contents and
 must import pgkit as an installed package.
 """
 
@@ -91,11 +91,28 @@ def test_has_a_checked_output_cell(path):
     checked = [
         cell
         for cell in code_cells(path)
-        if "# NBVAL_CHECK_OUTPUT" in cell.source and cell.get("outputs")
+        if "nbval-check-output" in cell.metadata.get("tags", []) and cell.get("outputs")
     ]
     assert checked, (
-        f"{path.name}: mark at least one code cell with a stored output `# NBVAL_CHECK_OUTPUT` "
+        f"{path.name}: tag at least one code cell with a stored output `nbval-check-output` "
         "so CI compares it"
+    )
+
+
+# Test markers and formatter switches are for the tools, not the reader: markers are cell tags.
+TOOL_COMMENT = re.compile(r"#\s*(NBVAL_[A-Z_]+|PYTEST_VALIDATE_\w+|fmt:\s*(skip|off|on))\b")
+
+
+@notebook_params
+def test_reader_code_carries_no_test_markers(path):
+    found = [
+        f"code cell {index}: {hit.group(0)!r}"
+        for index, cell in enumerate(code_cells(path))
+        for hit in TOOL_COMMENT.finditer(cell.source)
+    ]
+    assert not found, (
+        f"{path.name}: {found}; use the cell tags nbval-check-output / nbval-ignore-output "
+        "(nbval reads them) and no formatter comments"
     )
 
 
