@@ -2067,23 +2067,44 @@ class Exercise:
     checker: Callable[[Callable[..., Any]], bool]
     signature: str
     description: str
+    # The name the chapter has the reader write. Where the chapter imports pgkit's function of
+    # the exercise's own name it differs (``my_gae``), so that the reader's does not shadow it.
+    chapter_name: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names a solutions file may give this exercise: its own, then the chapter's."""
+        return tuple(dict.fromkeys((self.name, self.chapter_name)))
 
 
-def _exercise(problem: _Problem, chapter: int, checker: Callable[..., bool], text: str) -> Exercise:
-    return Exercise(problem.name, chapter, checker, problem.signature, text)
+def _exercise(
+    problem: _Problem,
+    chapter: int,
+    checker: Callable[..., bool],
+    text: str,
+    chapter_name: str | None = None,
+) -> Exercise:
+    return Exercise(
+        problem.name, chapter, checker, problem.signature, text, chapter_name or problem.name
+    )
 
 
 EXERCISES: dict[str, Exercise] = {
     exercise.name: exercise
     for exercise in (
         _exercise(
-            _MC, 1, check_mc_estimate, "Monte Carlo estimate of J(theta) and its standard error"
+            _MC,
+            1,
+            check_mc_estimate,
+            "Monte Carlo estimate of J(theta) and its standard error",
+            "mc_from_returns",
         ),
         _exercise(
             _BANDIT,
             2,
             check_bandit_gradient,
             "score-function estimate of grad J for a softmax bandit policy",
+            "bandit_gradient_estimate",
         ),
         _exercise(
             _SURROGATE,
@@ -2108,25 +2129,29 @@ EXERCISES: dict[str, Exercise] = {
             5,
             check_discounted_returns,
             "discounted returns G_t = r_t + gamma (1 - done_t) G_{t+1}",
+            "discounted",
         ),
         _exercise(
             _N_STEP,
             6,
             check_n_step_returns,
             "n-step returns, bootstrapping at truncation and at the end of the data",
+            "my_n_step_returns",
         ),
-        _exercise(_GAE, 7, check_gae, "generalised advantage estimates A_t"),
+        _exercise(_GAE, 7, check_gae, "generalised advantage estimates A_t", "my_gae"),
         _exercise(
             _IMPORTANCE,
             8,
             check_importance_weights,
             "per-episode cumulative importance weights, in log space",
+            "my_importance_weights",
         ),
         _exercise(
             _PPO,
             9,
             check_ppo_clip_loss,
             "PPO's clipped surrogate loss -min(ratio * A, clip(ratio) * A).mean()",
+            "my_ppo_clip_loss",
         ),
     )
 }

@@ -198,15 +198,38 @@ def workbook_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_function(target: str) -> Any:
-    """Load ``FILE.py:NAME`` and return the function ``NAME`` defined in that file."""
+def load_function(target: str, names: tuple[str, ...] = ()) -> Any:
+    """Load ``FILE.py:NAME`` and return the function ``NAME`` defined in that file.
+
+    A bare ``FILE.py`` takes the first of ``names`` that the file defines (an exercise's own
+    name, then the name its chapter uses).
+    """
     file, sep, name = target.rpartition(":")
+    if not sep and target.endswith(".py") and names:
+        module = _load_module(Path(target))
+        found = _find_function(module, names)
+        if found is None:
+            raise ValueError(f"{target} defines no function named {' or '.join(map(repr, names))}")
+        return found[1]
     if not sep or not file or not name:
         raise ValueError(f"expected FILE.py:FUNCTION (e.g. my_solutions.py:gae), got {target!r}")
     module = _load_module(Path(file))
     if not callable(getattr(module, name, None)):
         raise ValueError(f"{file} defines no function named {name!r}")
     return getattr(module, name)
+
+
+def _find_function(module: Any, names: tuple[str, ...]) -> tuple[str, Any] | None:
+    """The first of ``names`` that ``module`` defines as a function, with the function.
+
+    A function the file only imports (``from pgkit.returns import gae`` beside ``my_gae``) is
+    pgkit's answer, not the reader's, so it is passed over.
+    """
+    for name in names:
+        fn = getattr(module, name, None)
+        if callable(fn) and getattr(fn, "__module__", None) == module.__name__:
+            return name, fn
+    return None
 
 
 def _load_module(path: Path) -> Any:
@@ -239,14 +262,15 @@ def _load_module(path: Path) -> Any:
 def _exercise(name: str) -> Any:
     from pgkit.exercises import EXERCISES
 
-    if name not in EXERCISES:
-        raise ValueError(f"unknown exercise {name!r}; choose one of: {', '.join(EXERCISES)}")
-    return EXERCISES[name]
+    for exercise in EXERCISES.values():
+        if name in exercise.names:  # the chapter's name (my_gae) works too
+            return exercise
+    raise ValueError(f"unknown exercise {name!r}; choose one of: {', '.join(EXERCISES)}")
 
 
 def check_command(args: argparse.Namespace) -> int:
     exercise = _exercise(args.exercise)
-    return run_checker_isolated(exercise.checker, load_function(args.target))
+    return run_checker_isolated(exercise.checker, load_function(args.target, exercise.names))
 
 
 def run_checker_isolated(checker: Any, fn: Any) -> int:
@@ -290,17 +314,23 @@ def exercises_command(args: argparse.Namespace) -> int:
     from pgkit.exercises import EXERCISES
 
     module = _load_module(Path(args.solutions)) if args.solutions else None
-    print(f"{'exercise':<24}{'chapter':>8}  {'status':<14}signature")
+    print(f"{'exercise':<24}{'chapter':>8}  {'in the chapter':<26}{'status':<14}signature")
     for name, exercise in EXERCISES.items():
         status = ""
         if module is not None:
-            fn = getattr(module, name, None)
-            if not callable(fn):
+            found = _find_function(module, exercise.names)
+            if found is None:
                 status = "not started"
             else:
                 with contextlib.redirect_stdout(io.StringIO()):
-                    status = "passed" if exercise.checker(fn) else "failing"
-        print(f"{name:<24}{exercise.chapter:>8}  {status:<14}{exercise.signature}")
+                    status = "passed" if exercise.checker(found[1]) else "failing"
+        print(
+            f"{name:<24}{exercise.chapter:>8}  {exercise.chapter_name:<26}{status:<14}"
+            f"{exercise.signature}"
+        )
     if module is None:
-        print("\nAdd --solutions FILE.py to see which of your functions (named as above) pass.")
+        print(
+            "\nAdd --solutions FILE.py to see which of your functions pass; name each as in the "
+            "first column or as in the chapter."
+        )
     return 0

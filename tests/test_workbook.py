@@ -1,6 +1,7 @@
 """The self-study workbook and the ``check``/``exercises`` commands (pgkit/workbook.py)."""
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -227,3 +228,41 @@ def test_exercises_command_lists_status(tmp_path, capsys):
     broken.write_text("raise SystemError('boom')\n")
     assert main(["exercises", "--solutions", str(broken)]) == 2
     assert "failed to run" in capsys.readouterr().err
+
+
+def test_exercises_command_finds_the_names_the_chapters_use(tmp_path, capsys):
+    mine = tmp_path / "mine.py"
+    mine.write_text(
+        "import numpy as np\n"
+        "from pgkit.returns import gae\n"  # pgkit's answer, imported: not the reader's
+        "def mc_from_returns(returns):\n"
+        "    r = np.asarray(returns, float)\n"
+        "    return r.mean(), r.std(ddof=1) / np.sqrt(len(r))\n"
+    )
+    assert main(["exercises", "--solutions", str(mine)]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:] if line}
+    assert "passed" in rows["mc_estimate"]
+    assert "not started" in rows["gae"]
+    # A bare FILE.py finds the exercise's function under either name; so does the chapter's name.
+    assert main(["check", "mc_estimate", str(mine)]) == 0
+    assert main(["check", "mc_from_returns", str(mine)]) == 0
+    capsys.readouterr()
+    assert main(["check", "gae", str(mine)]) == 2
+    assert "defines no function named 'gae' or 'my_gae'" in capsys.readouterr().err
+
+
+def test_chapter_names_are_the_ones_the_chapters_check():
+    from pgkit.exercises import EXERCISES
+
+    called = {}
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                called.update(re.findall(r"\b(check_\w+)\(\s*(\w+)", cell.source))
+    for exercise in EXERCISES.values():
+        checker = exercise.checker.__name__
+        assert checker in called, f"no chapter calls {checker}"
+        assert called[checker] == exercise.chapter_name, (
+            f"chapter {exercise.chapter} checks {called[checker]!r} with {checker}, but "
+            f"EXERCISES[{exercise.name!r}].chapter_name is {exercise.chapter_name!r}"
+        )
