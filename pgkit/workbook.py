@@ -29,6 +29,10 @@ from pgkit.files import write_atomically
 
 SOLUTION_START = re.compile(r"```\{solution-start\}\s*(?P<label>\S+)[^`]*?```", re.DOTALL)
 SOLUTION_END = re.compile(r"```\{solution-end\}\s*```")
+# A pen-and-paper solution written as one directive, ```{solution} label ... ``` (or with :::).
+SOLUTION_BLOCK = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{solution\}[^\n]*\n.*?^(?P=fence)[ \t]*$\n?", re.M | re.S
+)
 
 
 def _source(cell: dict[str, Any]) -> str:
@@ -102,12 +106,21 @@ def workbook_cells(notebook: dict[str, Any]) -> tuple[list[dict[str, Any]], dict
         text = _source(cell)
         cell_id = cell.get("id", f"cell-{index}")
         if cell["cell_type"] == "markdown":
+            # Prose between {solution-start} and {solution-end} is part of the answer (a written
+            # explanation after the solution's code), and so is a {solution} directive: the
+            # workbook keeps neither.
+            if label is not None:
+                end = SOLUTION_END.search(text)
+                text, label = (text[end.end() :], None) if end else ("", label)
             start = SOLUTION_START.search(text)
             if start:
                 label = start.group("label")
-            text = SOLUTION_END.sub("", SOLUTION_START.sub("", text)).strip()
-            if SOLUTION_END.search(_source(cell)):
-                label = None
+                rest = text[start.end() :]
+                end = SOLUTION_END.search(rest)
+                text = text[: start.start()] + (rest[end.end() :] if end else "")
+                if end:
+                    label = None
+            text = SOLUTION_BLOCK.sub("", text).strip()
             if text:
                 cells.append(
                     {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": text}

@@ -266,3 +266,34 @@ def test_chapter_names_are_the_ones_the_chapters_check():
             f"chapter {exercise.chapter} checks {called[checker]!r} with {checker}, but "
             f"EXERCISES[{exercise.name!r}].chapter_name is {exercise.chapter_name!r}"
         )
+
+
+def _markdown(text):
+    return {"cell_type": "markdown", "metadata": {}, "source": text}
+
+
+def test_workbook_drops_written_answers_and_pen_and_paper_solutions():
+    notebook = {
+        "cells": [
+            _markdown(
+                "```{exercise}\n:label: ex-paper\n\nWhy?\n```\n\n"
+                "```{solution} ex-paper\n:class: dropdown\n\nBecause of $x$.\n```\n\nAfter."
+            ),
+            _markdown("```{solution-start} ex-code\n:class: dropdown\n```"),
+            {"cell_type": "code", "metadata": {}, "outputs": [], "source": SOLUTION},
+            _markdown("So the answer is 42, as written out here.\n\n```{solution-end}\n```\nNext."),
+        ]
+    }
+    cells, solutions = workbook_cells(notebook)
+    text = "\n".join(cell["source"] for cell in cells if cell["cell_type"] == "markdown")
+    assert "Why?" in text and "After." in text and "Next." in text
+    assert "Because" not in text and "42" not in text and "{solution" not in text
+    assert list(solutions) == ["ex-code"]
+
+
+def test_workbook_chapters_keep_no_solution_text():
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        cells, _ = workbook_cells(json.loads(path.read_text()))
+        for cell in cells:
+            if cell["cell_type"] == "markdown":
+                assert "{solution" not in cell["source"], f"{path.name}: {cell['source'][:80]!r}"
