@@ -72,7 +72,11 @@ const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
 const hits = [];
 while (walker.nextNode()) {
   const text = walker.currentNode.nodeValue;
-  if (/\$\$|\\\[|\\\]|\\\(|\\\)|\\begin\{/.test(text)) hits.push(text.trim().slice(0, 80));
+  // Display or inline delimiters, or a TeX command such as \log: math that was not typeset
+  // (for example a wrapped line inside $...$ that Markdown read as a list item).
+  if (/\$\$|\\\[|\\\]|\\\(|\\\)|\\begin\{|\$[^$\s][^$]*\$|\\[A-Za-z]{2,}/.test(text)) {
+    hits.push(text.trim().slice(0, 80));
+  }
 }
 return hits;
 """
