@@ -2,7 +2,11 @@
 
 - sphinx-thebe registers its inline configuration script once per read phase, so a page can
   carry two copies of ``const THEBE_JS_URL = ...`` and the second one throws a SyntaxError.
-  Duplicate scripts are dropped from every page.
+  Duplicate scripts are dropped from every page. The cause, in sphinx-thebe 0.3.1:
+  ``init_thebe_core`` is connected to ``env-before-read-docs`` and calls
+  ``app.add_js_file(None, body="const THEBE_JS_URL = ...")`` every time that event fires
+  (sphinx_thebe/__init__.py). No upstream report was found in executablebooks/sphinx-thebe's
+  issues (searched 2026-12-06); drop this fix once a release registers the script only once.
 """
 
 from __future__ import annotations
