@@ -45,7 +45,7 @@ def test_install_source_comes_from_the_repository_setting():
 
 def test_install_cell_lines_fit_the_code_column():
     widths = [len(line) for line in install_cell.cell_source().splitlines()]
-    assert max(widths) <= 88, f"longest install-cell line is {max(widths)} characters"
+    assert max(widths) <= 80, f"longest install-cell line is {max(widths)} characters"
 
 
 def test_install_cell_does_nothing_where_pgkit_is_installed(tmp_path):

@@ -52,18 +52,27 @@ def install_source() -> str:
     return f"pgkit @ git+{url}.git@{branch}"
 
 
+def _book_pgkit() -> str:
+    """The BOOK_PGKIT line, wrapped as `ruff format --line-length 80` wraps it."""
+    line = f'BOOK_PGKIT = "{install_source()}"'
+    if len(line) <= 80:
+        return line
+    return f'BOOK_PGKIT = (\n    "{install_source()}"\n)'
+
+
 def cell_source() -> str:
     """The code of the install cell, with lines that fit the book's code column."""
     return f'''\
-# pgkit, the book's library, is missing in Colab, Binder or a downloaded copy of
-# this notebook: install it, with CPU-only torch. Nothing happens if it is there.
+# pgkit, the book's library, is missing in Colab, Binder or a downloaded copy
+# of this notebook: install it, with CPU-only torch. Nothing happens if it is
+# there.
 import importlib
 import importlib.util
 import os
 import subprocess
 import sys
 
-BOOK_PGKIT = "{install_source()}"
+{_book_pgkit()}
 CPU_TORCH = "{TORCH_CPU_INDEX}"
 
 if importlib.util.find_spec("pgkit") is None:
