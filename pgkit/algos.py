@@ -436,6 +436,10 @@ def ppo(
                 for index in torch.randperm(batch_size).split(minibatch_size):
                     dist = policy(obs[index])
                     log_probs = dist.log_prob(actions[index])
+                    values = value_fn(obs[index])
+                    # the losses refuse NaN inputs with a ValueError; a diverged network is
+                    # the training's failure, reported as such
+                    run.check_finite(log_probs=log_probs.detach(), values=values.detach())
                     if clip is None:
                         pi_loss = importance_weighted_loss(
                             log_probs, old_log_probs[index], advantages[index]
@@ -444,7 +448,7 @@ def ppo(
                         pi_loss = ppo_clip_loss(
                             log_probs, old_log_probs[index], advantages[index], clip
                         )
-                    v_loss = value_loss(value_fn(obs[index]), returns[index])
+                    v_loss = value_loss(values, returns[index])
                     entropy = entropy_bonus(dist.entropy())
                     run.check_finite(policy_loss=pi_loss, value_loss=v_loss)
                     loss = pi_loss + vf_coef * v_loss - ent_coef * entropy
@@ -549,9 +553,10 @@ class _Run:
 
     def check_finite(self, **losses: torch.Tensor) -> None:
         for name, value in losses.items():
-            if not torch.isfinite(value):
+            if not torch.isfinite(value).all():
+                shown = value.item() if value.numel() == 1 else "non-finite"
                 raise TrainingDivergedError(
-                    f"{name.replace('_', ' ')} became {value.item()} at iteration "
+                    f"{name.replace('_', ' ')} became {shown} at iteration "
                     f"{self.iteration}; lower lr (now {self.config['lr']}) or check the "
                     "rewards' scale"
                 )

@@ -20,6 +20,8 @@ import operator
 
 import numpy as np
 
+from pgkit.validation import to_numpy
+
 _OPERATORS = {
     ">": operator.gt,
     ">=": operator.ge,
@@ -53,10 +55,12 @@ def claim(statement: str, measured, op: str, threshold: float) -> bool:
         raise ValueError("statement must be a non-empty string saying what is claimed")
     if op not in _OPERATORS:
         raise ValueError(f"op must be one of {sorted(_OPERATORS)}, got {op!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)):
+        raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
     threshold = float(threshold)
     if not math.isfinite(threshold):
         raise ValueError(f"threshold must be a finite number, got {threshold!r}")
-    values = np.asarray(measured, dtype=float).ravel()
+    values = to_numpy(measured, "measured", dtype=float).ravel()
     if values.size == 0:
         raise ValueError("measured is empty; pass the number (or numbers) the claim is about")
     if np.isnan(values).any():

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from pgkit.validation import (
+    as_tensor_list,
     check_bool_flags,
     check_finite,
     check_positive_int,
@@ -108,6 +109,8 @@ def _as_param_tuple(params: Params) -> tuple[tuple[torch.Tensor, ...], bool]:
         raise ValueError("params is empty; pass at least one parameter tensor")
     for i, p in enumerate(params):
         _require_tensor(f"params[{i}]", p)
+        if not torch.isfinite(p).all():
+            check_finite(f"params[{i}]", p.detach().float().cpu().numpy())
     return params, single
 
 
@@ -561,14 +564,8 @@ def flat_grad(
             "loss does not require grad: it was computed without autograd "
             "(under torch.no_grad(), from detached tensors, or from numpy)"
         )
-    if isinstance(params, torch.Tensor):
-        params = [params]
-    params = list(params)
-    if not params:
-        raise ValueError("params is empty; pass e.g. list(policy.parameters())")
+    params = as_tensor_list("params", params)
     for i, p in enumerate(params):
-        if not isinstance(p, torch.Tensor):
-            raise TypeError(f"params[{i}] must be a torch.Tensor, got {type(p).__name__}")
         if not p.requires_grad:
             raise ValueError(f"params[{i}] does not require grad; call .requires_grad_() on it")
     grads = torch.autograd.grad(

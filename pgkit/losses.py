@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from pgkit.estimators import surrogate_loss
-from pgkit.validation import check_same_shape
+from pgkit.validation import check_finite, check_same_shape
 
 __all__ = [
     "approx_kl",
@@ -43,11 +44,13 @@ def _check_tensors(**tensors: torch.Tensor) -> None:
             )
         if x.numel() == 0:
             raise ValueError(f"{name} is empty; a loss needs at least one sample")
+        if not torch.isfinite(x).all():
+            check_finite(name, x.detach().float().cpu().numpy())
     check_same_shape(**tensors)
 
 
 def _check_clip(clip: float) -> float:
-    if isinstance(clip, bool) or not isinstance(clip, (int, float)):
+    if isinstance(clip, bool) or not isinstance(clip, (int, float, np.integer, np.floating)):
         raise TypeError(f"clip must be a positive number such as 0.2, got {type(clip).__name__}")
     clip = float(clip)
     if not (math.isfinite(clip) and clip > 0.0):
@@ -139,7 +142,10 @@ def ppo_clip_loss(
     advantages = advantages.detach()
     ratio = torch.exp(log_probs - old_log_probs.detach())
     unclipped = ratio * advantages
-    clipped = torch.clamp(ratio, 1.0 - clip, 1.0 + clip) * advantages
+    # ratio >= 0, so bounds outside [0, float max] clip nothing; keeping them inside the
+    # dtype's range lets a huge clip (no clipping at all) work instead of overflowing
+    upper = min(1.0 + clip, torch.finfo(ratio.dtype).max)
+    clipped = torch.clamp(ratio, max(1.0 - clip, 0.0), upper) * advantages
     return -torch.min(unclipped, clipped).mean()
 
 

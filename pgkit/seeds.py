@@ -113,4 +113,8 @@ def book_seeds(n: int, start: int = 0) -> list[int]:
     """Return ``[book_seed(start), ..., book_seed(start + n - 1)]``: n experiment seeds."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"n must be a positive integer number of seeds, got {n!r}")
+    if isinstance(start, bool) or not isinstance(start, int | np.integer):
+        raise TypeError(f"start must be a non-negative integer, got {type(start).__name__}")
+    if start < 0:
+        raise ValueError(f"start must be a non-negative integer, got {start!r}")
     return [book_seed(int(start) + i) for i in range(int(n))]

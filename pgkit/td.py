@@ -44,9 +44,13 @@ def _check_alpha(alpha: Any, runs: int) -> np.ndarray:
 
 def _check_episodes(values, states, rewards, lengths):
     """Validate the arguments of n_step_td_episode; return 2-D float / int arrays."""
-    values = to_numpy(values, "values")
+    values = to_numpy(values, "values", dtype=np.float64)
     states = to_numpy(states, "states")
-    rewards = to_numpy(rewards, "rewards")
+    rewards = to_numpy(rewards, "rewards", dtype=np.float64)
+    if values.ndim not in (1, 2):
+        raise ValueError(
+            f"values must be a value table of shape (S,) or (N, S), got {values.shape}"
+        )
     if states.ndim not in (1, 2) or states.shape[0] < 2:
         raise ValueError(
             f"states must be time-major with shape (T + 1,) or (T + 1, N), s_0 .. s_T with "

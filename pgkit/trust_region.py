@@ -44,7 +44,10 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from pgkit.validation import as_tensor_list, check_callable, check_finite, check_positive_int
 
 __all__ = [
     "LineSearchResult",
@@ -69,11 +72,13 @@ def _check_vector(name: str, x: object) -> torch.Tensor:
             f"{name} must be a non-empty flat vector of shape (P,), got shape {tuple(x.shape)}; "
             "flatten parameters with torch.nn.utils.parameters_to_vector"
         )
+    if not torch.isfinite(x).all():
+        check_finite(name, x.detach().float().cpu().numpy())
     return x
 
 
 def _check_max_kl(max_kl: float) -> float:
-    if isinstance(max_kl, bool) or not isinstance(max_kl, (int, float)):
+    if isinstance(max_kl, bool) or not isinstance(max_kl, (int, float, np.integer, np.floating)):
         raise TypeError(f"max_kl must be a positive number such as 0.01, got {max_kl!r}")
     if not (math.isfinite(max_kl) and max_kl > 0):
         raise ValueError(f"max_kl must be a finite number > 0, got {max_kl}")
@@ -134,9 +139,18 @@ def conjugate_gradient(
     Returns:
         ``x``, shape ``(P,)``, detached.
     """
+    check_callable("matvec", matvec)
     b = _check_vector("b", b).detach()
-    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
-        raise ValueError(f"iters must be a positive integer, got {iters!r}")
+    if b.dtype in (torch.float16, torch.bfloat16):  # too coarse for CG's residual updates
+        b = b.float()
+    iters = check_positive_int("iters", iters)
+    # Solve for b / scale and multiply back (A x = b is linear in b): squared norms of b's
+    # entries near the float maximum would overflow to inf and the iterates to NaN.
+    scale = float(b.abs().max())
+    if scale == 0.0:
+        return torch.zeros_like(b)
+    b = b / scale
+    tol = tol / scale / scale
     x = torch.zeros_like(b)
     residual = b.clone()
     direction = b.clone()
@@ -161,7 +175,7 @@ def conjugate_gradient(
         new_residual_sq = residual @ residual
         direction = residual + (new_residual_sq / residual_sq) * direction
         residual_sq = new_residual_sq
-    return x
+    return x * scale
 
 
 def fisher_vector_product(
@@ -187,11 +201,13 @@ def fisher_vector_product(
         A function from a flat vector ``(P,)`` to a flat vector ``(P,)`` (detached), with P the
         total number of parameters, in the order of ``params``.
     """
-    params = [p for p in params]
-    if not params:
-        raise ValueError("params is empty; pass e.g. policy.parameters()")
-    if isinstance(damping, bool) or not isinstance(damping, (int, float)) or not damping >= 0:
-        raise ValueError(f"damping must be a number >= 0, got {damping!r}")
+    check_callable("kl_fn", kl_fn)
+    params = as_tensor_list("params", params)
+    if isinstance(damping, bool) or not isinstance(damping, (int, float, np.integer, np.floating)):
+        raise TypeError(f"damping must be a number >= 0, got {type(damping).__name__}")
+    if not (math.isfinite(damping) and damping >= 0):
+        raise ValueError(f"damping must be a finite number >= 0, got {damping!r}")
+    damping = float(damping)
     kl = kl_fn()
     if not isinstance(kl, torch.Tensor) or kl.dim() != 0:
         raise ValueError("kl_fn must return a scalar tensor: the mean KL over the batch")
@@ -231,7 +247,8 @@ def kl_step_scale(direction: torch.Tensor, fisher_direction: torch.Tensor, max_k
             f"{tuple(fisher_direction.shape)} must have the same shape"
         )
     max_kl = _check_max_kl(max_kl)
-    curvature = float(direction @ fisher_direction)
+    # in float64: float16/bfloat16 vectors cannot be multiplied with each other or float32
+    curvature = float(direction.double() @ fisher_direction.double())
     if not curvature > 0:
         raise ValueError(
             f"d^T F d = {curvature:.3g} must be > 0: the direction does not change the policy"
@@ -259,7 +276,10 @@ def natural_step(
     Returns:
         :math:`\Delta`, shape ``(P,)``: add it to the parameters (zeros if ``grad`` is zero).
     """
+    grad = _check_vector("grad", grad)
+    check_callable("fvp", fvp)
     max_kl = _check_max_kl(max_kl)
+    cg_iters = check_positive_int("cg_iters", cg_iters)
     direction = conjugate_gradient(fvp, grad, iters=cg_iters)
     if not direction.any():  # a zero gradient (an optimum, or a saturated policy): stay put
         return direction
@@ -314,6 +334,7 @@ def backtracking_line_search(
         A :class:`LineSearchResult`; ``accepted`` is False (and the step zero) if no fraction
         passed.
     """
+    check_callable("evaluate", evaluate)
     step = _check_vector("step", step).detach()
     max_kl = _check_max_kl(max_kl)
     if not 0.0 < shrink < 1.0:

@@ -121,6 +121,31 @@ def check_bool_flags(name: str, arr: np.ndarray) -> np.ndarray:
     raise ValueError(f"{name} must hold booleans (or 0/1), got dtype {arr.dtype} with other values")
 
 
+def check_callable(name: str, value: Any) -> Any:
+    """Return ``value`` after checking it can be called (a function passed where one belongs)."""
+    if not callable(value):
+        raise TypeError(f"{name} must be a function, got {type(value).__name__}")
+    return value
+
+
+def as_tensor_list(name: str, tensors: Any) -> list:
+    """Return ``tensors`` (one tensor or an iterable of them, e.g. ``policy.parameters()``) as a list."""
+    if is_torch(tensors):
+        return [tensors]
+    if isinstance(tensors, (str, bytes)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(
+            f"{name} must be a tensor or an iterable of tensors such as policy.parameters(), "
+            f"got {type(tensors).__name__}"
+        )
+    items = list(tensors)
+    if not items:
+        raise ValueError(f"{name} is empty; pass e.g. policy.parameters()")
+    for i, item in enumerate(items):
+        if not is_torch(item):
+            raise TypeError(f"{name}[{i}] must be a torch.Tensor, got {type(item).__name__}")
+    return items
+
+
 def check_positive_int(name: str, value: Any) -> int:
     """Return ``value`` after checking it is an integer >= 1."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from pgkit.validation import (
+    as_tensor_list,
     check_bool_flags,
     check_finite,
     check_same_shape,
@@ -89,11 +90,9 @@ def episode_gradients(
     done = check_bool_flags("dones", done)
     if not isinstance(retain_graph, bool):
         raise TypeError(f"retain_graph must be True or False, got {retain_graph!r}")
-    params = [params] if isinstance(params, torch.Tensor) else list(params)
-    if not params:
-        raise ValueError("params is empty; pass e.g. list(policy.parameters())")
+    params = as_tensor_list("params", params)
     for i, p in enumerate(params):
-        if not isinstance(p, torch.Tensor) or not p.requires_grad:
+        if not p.requires_grad:
             raise ValueError(f"params[{i}] must be a torch.Tensor that requires grad")
 
     # Column-major order: every column's last row closes a piece, so no episode spans columns.
