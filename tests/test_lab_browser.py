@@ -2,7 +2,7 @@
 
 Without jupyterlab-myst, JupyterLab shows the chapters' MyST as text: the Key-equations box as a
 code block headed `{admonition}`, references as `{doc}` and `{term}`. This check starts the
-JupyterLab of the book's virtualenv on 127.0.0.1 (no token, the repository as its root), opens
+JupyterLab of the book's virtualenv on 127.0.0.1 (no token, a copy of the chapter as its root), opens
 chapter 1 in headless Chromium and looks at the first markdown cells, the ones on screen (Lab
 renders cells lazily as they scroll into view).
 
@@ -12,6 +12,7 @@ renders cells lazily as they scroll into view).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -42,6 +43,11 @@ def _free_port() -> int:
 def lab(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("lab") / "jupyter-lab.log"
+    # Lab serves a copy: opening a notebook writes .ipynb_checkpoints/ beside it, and the
+    # check must leave the checkout as it found it.
+    root = tmp_path_factory.mktemp("lab-root")
+    (root / CHAPTER).parent.mkdir(parents=True)
+    shutil.copy2(ROOT / CHAPTER, root / CHAPTER)
     command = [
         str(Path(sys.executable).with_name("jupyter")),
         "lab",
@@ -50,7 +56,7 @@ def lab(tmp_path_factory):
         f"--ServerApp.port={port}",
         "--IdentityProvider.token=",
         "--ServerApp.password=",
-        f"--ServerApp.root_dir={ROOT}",
+        f"--ServerApp.root_dir={root}",
         "--allow-root",
     ]
     with open(log, "w") as out:
