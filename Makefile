@@ -76,7 +76,7 @@ book-strict: $(STAMP)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 browser: $(STAMP) browser-deps
-	$(BIN)/pytest -q -rA -m browser tests/test_book_browser.py tests/test_lab_browser.py
+	$(BIN)/pytest -q -rA -m browser tests/test_book_browser.py tests/test_book_widths.py tests/test_lab_browser.py
 
 browser-deps:
 	@command -v chromium > /dev/null && command -v chromedriver > /dev/null || \

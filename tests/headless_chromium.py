@@ -20,8 +20,12 @@ PAGE_TIMEOUT_S = 30
 
 
 @contextlib.contextmanager
-def chromium(width: int = 1280, height: int = 1000) -> Iterator:
-    """A selenium driver for a headless Chromium window of `width` x `height` pixels."""
+def chromium(width: int = 1280, height: int = 1000, phone: bool = False) -> Iterator:
+    """A selenium driver for a headless Chromium window of `width` x `height` pixels.
+
+    With `phone`, the page is laid out as on a phone of that size (a touch screen at device
+    pixel ratio 3): a headless window on its own cannot be narrower than about 500 pixels.
+    """
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
         pytest.fail(f"{', '.join(missing)} not found: install them with `make browser-deps`")
@@ -51,6 +55,11 @@ def chromium(width: int = 1280, height: int = 1000) -> Iterator:
         browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
         browser.set_page_load_timeout(PAGE_TIMEOUT_S)
         browser.set_script_timeout(PAGE_TIMEOUT_S)
+        if phone:
+            browser.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 3, "mobile": True},
+            )
         try:
             yield browser
         finally:
