@@ -19,21 +19,32 @@ export MPLBACKEND := Agg
 # Selenium must never download a browser or driver: the test uses the Debian packages.
 export SE_OFFLINE := true
 
-.PHONY: book test claims lab launch-check notebooks workbook install lint unit nbval book-strict browser browser-deps bench bench-sb3 bench-sweeps clean
+.PHONY: book pdf test claims lab launch-check notebooks workbook install lint unit nbval book-strict browser browser-deps bench bench-sb3 bench-sweeps clean
 
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -qq -e ".[dev,cluster]"
+	@echo "Installing pgkit, CPU-only torch, Jupyter Book and the test tools into $(VENV)"
+	@echo "(about a minute and 1.5 GB on first use; each package is listed as it is fetched)."
+	@# pip's own lines show the progress; this machine's "Location ... is ignored" notices do not.
+	@set -o pipefail; $(BIN)/python -m pip install -e ".[dev,cluster]" 2>&1 \
+		| { grep --line-buffered -v -e 'is ignored' -e '^Requirement already satisfied' || true; }
 	@touch $@
 
 install: $(STAMP)
 
+# -q: warnings and errors only, without Sphinx's page-by-page status and settings dumps.
 book: $(STAMP)
-	$(BIN)/jupyter-book build .
+	$(BIN)/jupyter-book build . -q
 	@echo "Book: $(CURDIR)/$(HTML)/index.html"
 
-test: $(STAMP) browser-deps lint unit nbval launch-check book-strict browser
+# The whole book as one PDF, printed by headless Chromium from a single-page build (no LaTeX).
+# A later `make book` copies it into the site and offers it in every page's download menu.
+pdf: $(STAMP) browser-deps
+	$(BIN)/jupyter-book build . --builder singlehtml -q
+	$(BIN)/python tools/book_pdf.py
+
+test: $(STAMP) browser-deps lint unit nbval launch-check pdf book-strict browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check pgkit tests bench tools
@@ -76,7 +87,8 @@ book-strict: $(STAMP)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 browser: $(STAMP) browser-deps
-	$(BIN)/pytest -q -rA -m browser tests/test_book_browser.py tests/test_book_widths.py tests/test_lab_browser.py
+	$(BIN)/pytest -q -rA -m browser tests/test_book_browser.py tests/test_book_widths.py tests/test_book_pdf.py \
+		tests/test_lab_browser.py
 
 browser-deps:
 	@command -v chromium > /dev/null && command -v chromedriver > /dev/null || \

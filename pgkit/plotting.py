@@ -52,6 +52,20 @@ def use_style() -> None:
 
     mpl.rcParams.update(STYLE)
     mpl.rcParams["axes.prop_cycle"] = cycler(color=PALETTE)
+    _retina_figures_in_notebooks()
+
+
+def _retina_figures_in_notebooks() -> None:
+    # In a notebook each figure is stored as a PNG of twice its pixel size and shown at its nominal
+    # size: sharp on high-density screens, and the book links every figure to its full-size file.
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
 
 
 def t_quantile_975(df: int) -> float:
@@ -144,7 +158,12 @@ def learning_curve(
     seed_count = f"{seeds} seed" + ("s" if seeds != 1 else "")
     text = f"{label} ({seed_count})" if label else seed_count
     (line,) = ax.plot(grid, mean, label=text, color=color, linestyle=linestyle)
-    ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    # A light fill with thin edges in the curve's own dash: where several bands overlap, each one
+    # can still be followed by its outline.
+    colour = line.get_color()
+    ax.fill_between(grid, low, high, color=colour, alpha=0.1, linewidth=0)
+    for edge in (low, high):
+        ax.plot(grid, edge, color=colour, linestyle=linestyle, linewidth=0.7, alpha=0.6)
     ax.set_xlabel("environment steps")
     ax.set_ylabel(key.replace("_", " "))
     return ax

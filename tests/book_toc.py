@@ -1,29 +1,10 @@
-"""Reading the book's table of contents, shared by the notebook and browser checks."""
+"""The book's table of contents for the tests: tools/toc.py."""
 
-from __future__ import annotations
-
+import sys
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
-ROOT = Path(__file__).resolve().parents[1]
+from toc import ROOT, load_toc, toc_files  # noqa: E402
 
-
-def toc_files(toc: dict) -> list[str]:
-    """Every `file:` entry in a jb-book table of contents, root included, in order."""
-    found = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                found.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    walk([toc])
-    return found
-
-
-def load_toc() -> dict:
-    with open(ROOT / "_toc.yml", encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+__all__ = ["ROOT", "load_toc", "toc_files"]

@@ -16,18 +16,15 @@ chapter is saved to _build/screenshot.png, and the per-page counts to _build/bro
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 from book_toc import load_toc, toc_files
-from headless_chromium import PAGE_TIMEOUT_S, chromium
+from headless_chromium import PAGE_TIMEOUT_S, WAIT_FOR_MATHJAX_JS, chromium, serve
 
 pytestmark = pytest.mark.browser
 
@@ -41,22 +38,6 @@ MATHJAX_CDNS = (
     "cdnjs.cloudflare.com/ajax/libs/mathjax",
     "mathjax@",
 )
-
-# Resolves once MathJax has typeset the page; the config object Sphinx writes has no promise.
-WAIT_FOR_MATHJAX_JS = """
-const done = arguments[arguments.length - 1];
-if (!document.querySelector('.math')) { done('no-math'); return; }
-const start = Date.now();
-(function poll() {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    MathJax.startup.promise.then(() => done('typeset'), (e) => done('error: ' + e));
-  } else if (Date.now() - start > 20000) {
-    done('mathjax-missing');
-  } else {
-    setTimeout(poll, 50);
-  }
-})();
-"""
 
 # Text outside code, scripts and typeset math that still looks like TeX delimiters.
 RAW_TEX_JS = r"""
@@ -157,23 +138,13 @@ def first_chapter_page() -> str:
     return f"{toc['root']}.html"
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def site():
     assert (HTML / "index.html").is_file(), (
         f"{HTML / 'index.html'} is missing: build the book first (`make book`)"
     )
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve(HTML) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ measured in headless Chromium at both widths, once MathJax has typeset it:
 from __future__ import annotations
 
 import pytest
-from headless_chromium import PAGE_TIMEOUT_S, chromium
-from test_book_browser import HTML, WAIT_FOR_MATHJAX_JS, built_pages, site  # noqa: F401
+from headless_chromium import PAGE_TIMEOUT_S, WAIT_FOR_MATHJAX_JS, chromium
+from test_book_browser import HTML, built_pages, site  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

@@ -69,7 +69,14 @@ def test_compare_methods_draws_one_line_and_band_per_method():
     fig, ax = plt.subplots()
     runs = [_history([0, 10], [0, s]) for s in (1.0, 2.0, 3.0)]
     plotting.compare_methods({"a": runs, "b": runs[:2]}, ax=ax, title="t")
-    assert len(ax.lines) == 2 and len(ax.collections) == 2
+    curves = [line for line in ax.lines if not line.get_label().startswith("_")]
+    edges = [line for line in ax.lines if line.get_label().startswith("_")]
+    assert len(curves) == 2 and len(ax.collections) == 2
+    # Each band is outlined in its curve's colour and dash, so overlapping bands stay legible.
+    for curve in curves:
+        outline = [e for e in edges if e.get_color() == curve.get_color()]
+        assert len(outline) == 2
+        assert all(e.get_linestyle() == curve.get_linestyle() for e in outline)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (3 seeds)", "b (2 seeds)"]
     assert ax.get_xlabel() == "environment steps"
     plt.close(fig)
