@@ -155,8 +155,8 @@ def reinforce(
 
     .. math::
 
-        \hat g = \frac{1}{|D|} \sum_{\tau \in D} \sum_t \nabla_\theta \log\pi_\theta(a_t \mid s_t)
-        \, \Psi_t, \qquad \Psi_t = R(\tau) \text{ (default) or } G_t \text{ (reward\_to\_go)}.
+        \hat g &= \frac{1}{|D|} \sum_{\tau \in D} \sum_t \nabla_\theta \log\pi_\theta(a_t \mid s_t)
+        \, \Psi_t, \\ \Psi_t &= R(\tau) \text{ (default) or } G_t \text{ (reward\_to\_go)}.
 
     The loss averages over steps rather than episodes; the two differ by the factor
     |D| / (number of steps), the inverse of the batch's mean episode length, which changes
@@ -286,8 +286,8 @@ def a2c(
 
     .. math::
 
-        L = -\frac{1}{TN}\sum \log\pi_\theta(a_t \mid s_t)\,\hat A^{GAE}_t
-            + c_V \frac{1}{TN}\sum \big(V_\phi(s_t) - \hat G^\lambda_t\big)^2
+        L = &-\frac{1}{TN}\sum \log\pi_\theta(a_t \mid s_t)\,\hat A^{GAE}_t \\
+            &+ c_V \frac{1}{TN}\sum \big(V_\phi(s_t) - \hat G^\lambda_t\big)^2
             - c_H \frac{1}{TN}\sum \mathcal H[\pi_\theta(\cdot \mid s_t)],
 
     with :math:`\hat G^\lambda_t = \hat A_t + V_\phi(s_t)`; lam = 1 gives n-step returns

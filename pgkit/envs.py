@@ -403,8 +403,8 @@ def lqr_gain(
     :math:`\gamma`, the optimal infinite-horizon value is :math:`V(x) = -x^\top P x`, where
     ``P`` is the fixed point of the discounted Riccati equation
 
-    .. math:: P = Q + \gamma A^\top P A - \gamma^2 A^\top P B\,(R + \gamma B^\top P B)^{-1}
-              B^\top P A, \qquad K = \gamma\,(R + \gamma B^\top P B)^{-1} B^\top P A,
+    .. math:: P &= Q + \gamma A^\top P A - \gamma^2 A^\top P B\,(R + \gamma B^\top P B)^{-1}
+              B^\top P A, \\ K &= \gamma\,(R + \gamma B^\top P B)^{-1} B^\top P A,
 
     found by iterating it from ``P = Q`` (value iteration) until ``P`` changes by < ``tol``.
     Shapes: A (n, n), B (n, m), Q (n, n), R (m, m) -> K (m, n), P (n, n).

@@ -8,9 +8,9 @@ the new one is a quadratic form in the parameter change :math:`\Delta`,
 .. math::
 
     \mathrm{KL}\big(\pi_{\theta} \,\|\, \pi_{\theta + \Delta}\big)
-    \approx \tfrac12\, \Delta^\top F(\theta)\, \Delta,
-    \qquad
-    F(\theta) = \mathbb{E}\big[\nabla_\theta \log\pi_\theta(a \mid s)\,
+    &\approx \tfrac12\, \Delta^\top F(\theta)\, \Delta,
+    \\
+    F(\theta) &= \mathbb{E}\big[\nabla_\theta \log\pi_\theta(a \mid s)\,
                                 \nabla_\theta \log\pi_\theta(a \mid s)^\top\big],
 
 with :math:`F` the Fisher information matrix. Maximising the linearised objective

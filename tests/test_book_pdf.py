@@ -65,12 +65,23 @@ def test_every_chapter_title_is_in_the_text_in_order_with_its_number(text):
 
 
 def test_math_is_typeset_and_figures_are_in_place(pdf, text):
-    for tex in ("$$", "\\frac", "\\sum", "\\theta"):
-        assert tex not in text, f"raw TeX ({tex}) in the PDF: {text[text.find(tex) - 80 :][:160]}"
+    import nbformat
+
+    # The API page still shows pgkit's docstrings as preformatted text with their ASCII and TeX
+    # maths (tools/plain_docstrings.py) until they move to napoleon; the rest must be typeset.
+    api = text.rfind("The pgkit API")
+    prose = text[:api] + text[text.find("Bibliography", api) :] if api >= 0 else text
+    # (\theta is left out: matplotlib labels in printed code cells use it, as they should.)
+    for tex in ("$$", "\\frac", "\\sum"):
+        assert tex not in prose, (
+            f"raw TeX ({tex}) in the PDF: {prose[prose.find(tex) - 80 :][:160]}"
+        )
     figures = sum(
-        (ROOT / f"{entry}.ipynb").read_text(encoding="utf-8").count('"image/png"')
+        "image/png" in output.get("data", {})
         for entry in toc_files(load_toc())
         if (ROOT / f"{entry}.ipynb").is_file()
+        for cell in nbformat.read(ROOT / f"{entry}.ipynb", as_version=4).cells
+        for output in cell.get("outputs", [])
     )
     images = sum(len(page.images) for page in pdf.pages)
     assert images >= figures, f"{images} images in the PDF, {figures} figures in the chapters"
