@@ -1,6 +1,6 @@
-"""Four policy-gradient algorithms, each one short function: collect -> weights -> loss -> step.
+r"""Four policy-gradient algorithms, each one short function: collect -> weights -> loss -> step.
 
-- :func:`reinforce` (Chapter 3): whole episodes, every log-probability weighted by R(tau).
+- :func:`reinforce` (Chapter 3): whole episodes, every log-probability weighted by :math:`R(\tau)`.
 - :func:`vpg` (Chapter 5): reward-to-go minus a learned value baseline.
 - :func:`a2c` (Chapter 7): short n-step rollouts from parallel envs, GAE advantages.
 - :func:`ppo` (Chapter 9): the clipped surrogate, several epochs of minibatches per batch;
@@ -10,7 +10,7 @@ Every function has the signature ``fn(env_id, *, total_steps, seed=0, progress=T
 **hyperparameters) -> TrainResult``; the hyperparameters are explicit keyword arguments with
 the defaults named in each docstring, so a misspelt one is a ``TypeError`` naming it.
 
-Shared plumbing lives in the private :class:`_Run`: seeding, the progress bar, the history
+Shared plumbing lives in the private ``_Run``: seeding, the progress bar, the history
 and the NaN guard. Training runs with ``torch.set_num_threads(1)``: the networks are tiny,
 so a second thread only adds synchronisation cost and makes timings erratic when anything
 else runs on the machine (measured in the book's TOOLCHAIN notes); the previous thread
@@ -91,19 +91,25 @@ HISTORY_KEYS = (
 
 @dataclass
 class TrainResult:
-    """What a training run returns.
+    r"""What a training run returns.
 
-    policy: the trained policy module (``forward(obs) -> Distribution``).
-    value_fn: the trained :class:`~pgkit.policies.ValueFunction`, or None (REINFORCE).
-    history: one entry per iteration (numpy arrays of equal length), keys ``HISTORY_KEYS``:
-        ``steps`` environment steps so far, ``time`` seconds since the start,
-        ``episode_return`` mean return of the episodes that ended during the iteration,
-        ``policy_loss``, ``value_loss``, ``entropy`` (mean policy entropy), ``approx_kl``
-        (PPO only: the sample estimate of KL(old || new) on the last minibatch, measured just
-        before that minibatch's gradient step, so 0 when each batch gets a single step) and
-        ``grad_norm`` (before clipping); NaN where a quantity does not apply or no episode
-        ended.
-    config: every hyperparameter, plus ``algo``, ``env_id``, ``total_steps`` and ``seed``.
+    Parameters
+    ----------
+    policy : torch.nn.Module
+        The trained policy (``forward(obs) -> Distribution``).
+    value_fn : torch.nn.Module or None
+        The trained :class:`~pgkit.policies.ValueFunction`, or None (REINFORCE).
+    history : dict of str to numpy.ndarray
+        One entry per iteration (arrays of equal length), keys ``HISTORY_KEYS``: ``steps``
+        environment steps so far, ``time`` seconds since the start, ``episode_return`` mean
+        return of the episodes that ended during the iteration, ``policy_loss``,
+        ``value_loss``, ``entropy`` (mean policy entropy), ``approx_kl`` (PPO only: the sample
+        estimate of :math:`\mathrm{KL}(\pi_\text{old} \,\|\, \pi_\text{new})` on the last
+        minibatch, measured just before that minibatch's gradient step, so 0 when each batch
+        gets a single step) and ``grad_norm`` (before clipping); NaN where a quantity does not
+        apply or no episode ended.
+    config : dict
+        Every hyperparameter, plus ``algo``, ``env_id``, ``total_steps`` and ``seed``.
     """
 
     policy: torch.nn.Module
@@ -119,13 +125,20 @@ class TrainingDivergedError(FloatingPointError):
 class TrainingInterrupted(KeyboardInterrupt):
     """Training was stopped (Ctrl-C, the notebook's stop button); ``.result`` keeps the run.
 
-    ``result`` is a :class:`TrainResult` with the policy and value function as they were when
-    training stopped, the history of every finished iteration, and ``config["interrupted"]``
-    True with ``config["steps_done"]``. It is a ``KeyboardInterrupt``, so a loop over seeds
-    or a script still stops. In a notebook the partial run survives the interrupted cell::
+    It is a ``KeyboardInterrupt``, so a loop over seeds or a script still stops. In a notebook
+    the partial run survives the interrupted cell::
 
         import sys
         result = sys.last_value.result
+
+    Parameters
+    ----------
+    result : TrainResult
+        The policy and value function as they were when training stopped, the history of
+        every finished iteration, and ``config["interrupted"]`` True with
+        ``config["steps_done"]``; kept as ``.result``.
+    message : str
+        The exception's message.
     """
 
     def __init__(self, result: TrainResult, message: str) -> None:
@@ -151,23 +164,59 @@ def reinforce(
     hidden: Sequence[int] = (64, 64),
     progress: bool = True,
 ) -> TrainResult:
-    r"""REINFORCE (Williams, 1992; Chapter 3): one gradient step per batch of whole episodes.
+    r"""REINFORCE: one gradient step per batch of whole episodes (Williams, 1992; Chapter 3).
 
     .. math::
 
+        \begin{aligned}
         \hat g &= \frac{1}{|D|} \sum_{\tau \in D} \sum_t \nabla_\theta \log\pi_\theta(a_t \mid s_t)
         \, \Psi_t, \\ \Psi_t &= R(\tau) \text{ (default) or } G_t \text{ (reward\_to\_go)}.
+        \end{aligned}
 
     The loss averages over steps rather than episodes; the two differ by the factor
-    |D| / (number of steps), the inverse of the batch's mean episode length, which changes
-    from batch to batch; Adam's per-parameter scaling mostly absorbs it (Chapter 3 shows
-    both forms give the same direction). ``episodes_per_batch`` episodes run in parallel,
-    one per sub-environment, each starting from a fresh reset; ``steps`` counts their
-    transitions. No baseline: that is Chapter 5. ``normalize=True`` standardises the
+    :math:`|D| / (\text{number of steps})`, the inverse of the batch's mean episode length,
+    which changes from batch to batch; Adam's per-parameter scaling mostly absorbs it
+    (Chapter 3 shows both forms give the same direction). ``episodes_per_batch`` episodes run
+    in parallel, one per sub-environment, each starting from a fresh reset; ``steps`` counts
+    their transitions. No baseline: that is Chapter 5. ``normalize=True`` standardises the
     weights per batch (a baseline in disguise; off by default to keep REINFORCE plain).
 
-    Defaults: 16 episodes per batch, Adam with lr 0.01, gamma = 1 (the undiscounted
-    episodic return of Chapter 1).
+    Defaults: 16 episodes per batch, Adam with ``lr`` 0.01, :math:`\gamma = 1` (the
+    undiscounted episodic return of Chapter 1).
+
+    Parameters
+    ----------
+    env_id : str
+        A gymnasium environment id, e.g. ``"CartPole-v1"``.
+    total_steps : int
+        Environment steps to train for; the batch that reaches it is the last.
+    seed : int
+        The source of all randomness (see :mod:`pgkit.algos`).
+    episodes_per_batch : int
+        Episodes per gradient step, run in parallel.
+    lr : float
+        Adam's learning rate.
+    gamma : float in [0, 1]
+        Discount :math:`\gamma`.
+    reward_to_go : bool
+        Weight by :math:`G_t` instead of :math:`R(\tau)`.
+    normalize : bool
+        Standardise the weights per batch.
+    hidden : sequence of int
+        Hidden-layer widths of the policy network.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    TrainingDivergedError
+        When a loss, reward or parameter becomes NaN or infinite.
+    TrainingInterrupted
+        On Ctrl-C; its ``.result`` holds the partial run.
     """
     config = _config("reinforce", locals())
     _check_flags(reward_to_go=reward_to_go, normalize=normalize)
@@ -223,8 +272,45 @@ def vpg(
     never at termination. One policy step per batch, then ``value_iters`` full-batch Adam
     steps on :math:`(V_\phi(s_t) - \hat G_t)^2` with their own optimiser, as in Spinning Up.
 
-    Defaults: 8 envs x 250 steps = 2000 steps per batch, policy lr 0.01, value lr 1e-3
-    (Spinning Up), 40 value steps, gamma 0.99, advantages standardised per batch.
+    Defaults: 8 envs :math:`\times` 250 steps = 2000 steps per batch, policy ``lr`` 0.01,
+    ``value_lr`` 1e-3 (Spinning Up), 40 value steps, :math:`\gamma = 0.99`, advantages
+    standardised per batch.
+
+    Parameters
+    ----------
+    env_id : str
+        A gymnasium environment id, e.g. ``"CartPole-v1"``.
+    total_steps : int
+        Environment steps to train for; the batch that reaches it is the last.
+    seed : int
+        The source of all randomness (see :mod:`pgkit.algos`).
+    num_envs, n_steps : int
+        Parallel environments, and steps each collects per batch.
+    lr : float
+        The policy's Adam learning rate.
+    value_lr : float
+        The value function's Adam learning rate.
+    value_iters : int
+        Value steps per batch.
+    gamma : float in [0, 1]
+        Discount :math:`\gamma`.
+    normalize_advantages : bool
+        Standardise the advantages per batch.
+    hidden : sequence of int
+        Hidden-layer widths of the networks.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    TrainingDivergedError
+        When a loss, reward or parameter becomes NaN or infinite.
+    TrainingInterrupted
+        On Ctrl-C; its ``.result`` holds the partial run.
     """
     config = _config("vpg", locals())
     _check_flags(normalize_advantages=normalize_advantages)
@@ -282,20 +368,62 @@ def a2c(
 ) -> TrainResult:
     r"""Advantage actor-critic, the synchronous A3C (Mnih et al., 2016; Chapter 7).
 
-    One gradient step per ``num_envs x n_steps`` batch on
+    One gradient step per ``num_envs * n_steps`` batch on
 
     .. math::
 
+        \begin{aligned}
         L = &-\frac{1}{TN}\sum \log\pi_\theta(a_t \mid s_t)\,\hat A^{GAE}_t \\
             &+ c_V \frac{1}{TN}\sum \big(V_\phi(s_t) - \hat G^\lambda_t\big)^2
             - c_H \frac{1}{TN}\sum \mathcal H[\pi_\theta(\cdot \mid s_t)],
+        \end{aligned}
 
-    with :math:`\hat G^\lambda_t = \hat A_t + V_\phi(s_t)`; lam = 1 gives n-step returns
+    with :math:`\hat G^\lambda_t = \hat A_t + V_\phi(s_t)`; ``lam = 1`` gives n-step returns
     bootstrapped at the end of each rollout.
 
-    Defaults: Stable-Baselines3's A2C (8 envs, 5 steps, RMSprop lr 7e-4, alpha 0.99, eps 1e-5,
-    gamma 0.99, lam 1, vf_coef 0.5, ent_coef 0, gradient norm clipped at 0.5).
-    ``optimizer="adam"`` switches to Adam.
+    Defaults: Stable-Baselines3's A2C (8 envs, 5 steps, RMSprop ``lr`` 7e-4, alpha 0.99, eps
+    1e-5, :math:`\gamma = 0.99`, ``lam`` 1, ``vf_coef`` 0.5, ``ent_coef`` 0, gradient norm
+    clipped at 0.5). ``optimizer="adam"`` switches to Adam.
+
+    Parameters
+    ----------
+    env_id : str
+        A gymnasium environment id, e.g. ``"CartPole-v1"``.
+    total_steps : int
+        Environment steps to train for; the batch that reaches it is the last.
+    seed : int
+        The source of all randomness (see :mod:`pgkit.algos`).
+    num_envs, n_steps : int
+        Parallel environments, and steps each collects per batch.
+    lr : float
+        Learning rate.
+    optimizer : {"rmsprop", "adam"}
+        The optimiser of both networks.
+    gamma, lam : float in [0, 1]
+        Discount :math:`\gamma` and GAE parameter :math:`\lambda`.
+    vf_coef, ent_coef : float
+        :math:`c_V > 0` and :math:`c_H \ge 0`.
+    max_grad_norm : float
+        Clip the gradient norm at this.
+    normalize_advantages : bool
+        Standardise the advantages per batch.
+    anneal_lr : bool
+        Anneal the learning rate linearly to 0.
+    hidden : sequence of int
+        Hidden-layer widths of the networks.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    TrainingDivergedError
+        When a loss, reward or parameter becomes NaN or infinite.
+    TrainingInterrupted
+        On Ctrl-C; its ``.result`` holds the partial run.
     """
     config = _config("a2c", locals())
     _check_flags(normalize_advantages=normalize_advantages, anneal_lr=anneal_lr)
@@ -365,7 +493,7 @@ def ppo(
 ) -> TrainResult:
     r"""Proximal policy optimisation with the clipped objective (Schulman et al., 2017; Chapter 9).
 
-    Each batch of ``num_envs x n_steps`` steps is reused for ``epochs`` passes of shuffled
+    Each batch of ``num_envs * n_steps`` steps is reused for ``epochs`` passes of shuffled
     minibatches, minimising
 
     .. math::
@@ -387,9 +515,56 @@ def ppo(
     does the same with early stopping on the approximate KL.
 
     Defaults: the rl-baselines3-zoo settings for CartPole-v1 (8 envs, 32 steps, minibatch
-    256, 20 epochs, lr 1e-3 annealed, gamma 0.98, lam 0.8, clip 0.2, ent_coef 0) with
-    Stable-Baselines3's vf_coef 0.5 and max_grad_norm 0.5; the zoo also anneals the clip
-    range from 0.2 to 0, while here it stays constant.
+    256, 20 epochs, ``lr`` 1e-3 annealed, :math:`\gamma = 0.98`, :math:`\lambda = 0.8`,
+    ``clip`` 0.2, ``ent_coef`` 0) with Stable-Baselines3's ``vf_coef`` 0.5 and
+    ``max_grad_norm`` 0.5; the zoo also anneals the clip range from 0.2 to 0, while here it
+    stays constant.
+
+    Parameters
+    ----------
+    env_id : str
+        A gymnasium environment id, e.g. ``"CartPole-v1"``.
+    total_steps : int
+        Environment steps to train for; the batch that reaches it is the last.
+    seed : int
+        The source of all randomness (see :mod:`pgkit.algos`).
+    num_envs, n_steps : int
+        Parallel environments, and steps each collects per batch.
+    minibatch_size : int
+        Must divide ``num_envs * n_steps``.
+    epochs : int
+        Passes over each batch.
+    lr : float
+        Adam's learning rate.
+    anneal_lr : bool
+        Anneal the learning rate linearly to 0.
+    gamma, lam : float in [0, 1]
+        Discount :math:`\gamma` and GAE parameter :math:`\lambda`.
+    clip : float or None
+        :math:`\epsilon > 0` of :math:`L^{CLIP}`; None for the unclipped surrogate.
+    vf_coef, ent_coef : float
+        :math:`c_V > 0` and :math:`c_H \ge 0`.
+    max_grad_norm : float
+        Clip the gradient norm at this.
+    normalize_advantages : bool
+        Standardise the advantages over the batch.
+    target_kl : float or None
+        Stop an iteration's epochs once the approximate KL exceeds it.
+    hidden : sequence of int
+        Hidden-layer widths of the networks.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    TrainingDivergedError
+        When a loss, reward or parameter becomes NaN or infinite.
+    TrainingInterrupted
+        On Ctrl-C; its ``.result`` holds the partial run.
     """
     config = _config("ppo", locals())
     _check_flags(anneal_lr=anneal_lr, normalize_advantages=normalize_advantages)

@@ -42,7 +42,19 @@ CURVE = "learning_curve.png"
 
 @dataclass(frozen=True)
 class Run:
-    """A loaded run: the rebuilt networks, the configuration and the training history."""
+    """A loaded run: the rebuilt networks, the configuration and the training history.
+
+    Parameters
+    ----------
+    policy : torch.nn.Module
+        The policy, as :func:`pgkit.policies.make_policy` builds it, with its trained weights.
+    value_fn : pgkit.policies.ValueFunction or None
+        The value function, None where the run trained none.
+    config : dict
+        The run's configuration (``config.json``).
+    history : dict of str to numpy.ndarray
+        The training history (``history.csv``); empty where the folder has none.
+    """
 
     policy: Any
     value_fn: Any
@@ -51,13 +63,31 @@ class Run:
 
 
 def save_run(result: Any, out: str | Path, *, overwrite: bool = False) -> Path:
-    """Write ``result`` (a ``pgkit.algos.TrainResult``) into the folder ``out``; return it.
+    """Write ``result`` (a :class:`pgkit.algos.TrainResult`) into the folder ``out``; return it.
 
-    ``out`` must not exist yet, or be empty, or (with ``overwrite=True``) hold an earlier
-    run, which is then replaced as a whole. A folder holding anything else is never
-    touched. The files are written into a temporary folder next to ``out`` and renamed into
-    place at the end, so ``out`` is never a mixture of two runs; if writing fails, ``out``
-    is left as it was.
+    The files are written into a temporary folder next to ``out`` and renamed into place at
+    the end, so ``out`` is never a mixture of two runs; if writing fails, ``out`` is left as
+    it was.
+
+    Parameters
+    ----------
+    result : pgkit.algos.TrainResult
+        The run to save.
+    out : str or Path
+        Must not exist yet, or be empty, or (with ``overwrite=True``) hold an earlier run,
+        which is then replaced as a whole. A folder holding anything else is never touched.
+    overwrite : bool
+        Whether an earlier run in ``out`` may be replaced.
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    ValueError, PermissionError
+        As :func:`check_run_folder` raises them.
     """
     out = check_run_folder(out, overwrite=overwrite)
     config = json.loads(json.dumps(result.config, sort_keys=True, default=_plain))
@@ -75,9 +105,24 @@ def save_run(result: Any, out: str | Path, *, overwrite: bool = False) -> Path:
 def check_run_folder(out: str | Path, *, overwrite: bool = False) -> Path:
     """Check, before any training, that a run can be saved to ``out``; return it as a Path.
 
-    Raises ValueError for an empty path, a path that is (or lies under) a file, a folder
-    that holds something other than a pgkit run, or an existing run without
-    ``overwrite``; PermissionError when the parent folder cannot be written.
+    Parameters
+    ----------
+    out : str or Path
+        The folder :func:`save_run` is to write.
+    overwrite : bool
+        Whether an earlier run in ``out`` may be replaced.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        For an empty path, a path that is (or lies under) a file, a folder that holds
+        something other than a pgkit run, or an existing run without ``overwrite``.
+    PermissionError
+        When the parent folder cannot be written.
     """
     if not isinstance(out, str | os.PathLike):
         raise TypeError(f"out must be a folder path, got {type(out).__name__}")
@@ -105,7 +150,13 @@ def check_run_folder(out: str | Path, *, overwrite: bool = False) -> Path:
 
 
 def is_run_folder(path: str | Path) -> bool:
-    """True when ``path`` is a folder holding only the files :func:`save_run` writes."""
+    """True when ``path`` is a folder holding only the files :func:`save_run` writes.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder to look at.
+    """
     path = Path(path)
     names = {entry.name for entry in path.iterdir()} if path.is_dir() else set()
     return CONFIG in names and names <= {CHECKPOINT, CONFIG, HISTORY, CURVE}
@@ -178,7 +229,23 @@ def _write_history(history: dict[str, Any], path: Path) -> None:
 
 
 def read_history(path: str | Path) -> dict[str, np.ndarray]:
-    """Read ``history.csv`` back into a dict of float arrays (empty cells become NaN)."""
+    """Read ``history.csv`` back into a dict of float arrays (empty cells become NaN).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, with a header row of column names.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One array per column.
+
+    Raises
+    ------
+    ValueError
+        When the file is empty.
+    """
     with Path(path).open(newline="") as f:
         rows = list(csv.reader(f))
     if not rows:
@@ -194,8 +261,22 @@ def read_history(path: str | Path) -> dict[str, np.ndarray]:
 def load_run(path: str | Path) -> Run:
     """Rebuild the policy and value function of the run folder ``path`` and load their weights.
 
-    Raises ``FileNotFoundError`` when a file is missing and ``ValueError`` when the
-    checkpoint is corrupt or does not fit the networks its configuration describes.
+    Parameters
+    ----------
+    path : str or Path
+        A folder written by :func:`save_run`.
+
+    Returns
+    -------
+    Run
+
+    Raises
+    ------
+    FileNotFoundError
+        When a file is missing.
+    ValueError
+        When the checkpoint is corrupt or does not fit the networks its configuration
+        describes.
     """
     import gymnasium as gym
     import torch

@@ -1,16 +1,16 @@
-"""Checked claims that print their margin: how far a measurement is from its threshold.
+r"""Checked claims that print their margin: how far a measurement is from its threshold.
 
-A chapter states a claim ("KL stop earns over 1.5 times the return of unconstrained
-reuse") and checks it with nbval, which compares the printed verdict with the stored one.
-A verdict alone hides how close it came to flipping, so :func:`claim` prints two lines:
+A chapter states a claim ("KL stop earns over 1.5 times the return of unconstrained reuse") and
+checks it with nbval, which compares the printed verdict with the stored one. A verdict alone
+hides how close it came to flipping, so :func:`claim` prints two lines::
 
       measured 2.31 (claim: > 1.5, margin +0.81)
     KL stop / unconstrained mean return > 1.5: True
 
-The first line depends on the seeds and on the machine's floating-point kernels; nbval
-ignores it through the replacement in ``tools/nbval_sanitize.cfg``, so only the verdict
-is compared. The book's rule is that every checked verdict must hold with room to spare
-under other seeds (``PGKIT_SEED_OFFSET``), which the printed margin lets a reader judge.
+The first line depends on the seeds and on the machine's floating-point kernels; nbval ignores
+it through the replacement in ``tools/nbval_sanitize.cfg``, so only the verdict is compared. The
+book's rule is that every checked verdict must hold with room to spare under other seeds
+(``PGKIT_SEED_OFFSET``), which the printed margin lets a reader judge.
 """
 
 from __future__ import annotations
@@ -39,17 +39,34 @@ def _format(x: float) -> str:
 
 
 def claim(statement: str, measured, op: str, threshold: float) -> bool:
-    """Print the margin of ``measured op threshold`` and the verdict; return the verdict.
+    r"""Print the margin of ``measured op threshold`` and the verdict; return the verdict.
 
-    Args:
-        statement: the claim in words, printed before the verdict.
-        measured: a number, or an array of numbers (one per seed, say) that must all
-            satisfy the claim; then the worst of them is the one reported.
-        op: one of ``">"``, ``">="``, ``"<"``, ``"<="``.
-        threshold: the number ``measured`` is compared with.
+    The margin is :math:`x - c` for ``>`` and ``>=`` and :math:`c - x` for ``<`` and ``<=``, where
+    :math:`c` is the threshold and :math:`x` the measurement (the worst one when there are several),
+    so a positive margin means the claim holds.
 
-    Returns:
+    Parameters
+    ----------
+    statement : str
+        The claim in words, printed before the verdict.
+    measured : float or array_like
+        A number, or numbers (one per seed, say) that must all satisfy the claim; then the worst of
+        them is the one reported.
+    op : {">", ">=", "<", "<="}
+        The comparison.
+    threshold : float
+        The number ``measured`` is compared with.
+
+    Returns
+    -------
+    verdict : bool
         True when every value satisfies ``value op threshold``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        When ``statement`` is empty, ``op`` is unknown, ``threshold`` is not a finite real number, or
+        ``measured`` is empty or holds NaN.
     """
     if not isinstance(statement, str) or not statement.strip():
         raise ValueError("statement must be a non-empty string saying what is claimed")

@@ -1,15 +1,16 @@
-"""Small Gymnasium environments whose exact answers are known.
+r"""Small Gymnasium environments whose exact answers are known.
 
 Importing this module registers four environments under the ``pgkit/`` namespace:
 
 - ``pgkit/Bandit-v0`` (Chapter 2): k-armed Gaussian bandit with one-step episodes;
   exact answer: the arm means and the best arm.
 - ``pgkit/Driving-v0`` (Chapter 6): the trip SF -> SJ -> LA -> SD with reward = hours;
-  exact answer: V = (8, 7, 1, 0) hours.
+  exact answer: :math:`V = (8, 7, 1, 0)` hours.
 - ``pgkit/RandomWalk-v0`` (Chapter 6): the 19-state random walk with rewards -1 / +1;
-  exact answer: V(s) = (s + 1) / 10 - 1.
-- ``pgkit/PointMass-v0`` (Chapter 4): a 1-D linear-quadratic regulator over H steps;
-  exact answer: optimal gain K* = 1/phi = 0.618, optimal return -phi/3 = -0.539.
+  exact answer: :math:`V(s) = (s + 1)/10 - 1`.
+- ``pgkit/PointMass-v0`` (Chapter 4): a 1-D linear-quadratic regulator over :math:`H` steps;
+  exact answer: optimal gain :math:`K^* = 1/\varphi = 0.618`, optimal return
+  :math:`-\varphi/3 = -0.539`.
 
 Each class docstring derives its answer, and ``tests/test_envs.py`` checks it against an
 independent computation (a Bellman linear system, brute force over gains, Monte Carlo).
@@ -99,16 +100,20 @@ class BanditEnv(_EpisodicEnv):
 
     Pulling arm ``a`` pays :math:`r \sim \mathcal N(\mu_a, \sigma^2)` and terminates the episode,
     so :math:`J(\theta) = \sum_a \pi_\theta(a)\,\mu_a` exactly, maximised by always pulling
-    ``best_arm = argmax_a mu_a`` (the first one on ties) for ``optimal_value = max_a mu_a``.
-
-    Args:
-        means: the arm means :math:`\mu_a`, at least two. Default ``(0.2, 0.8, 0.5, -0.3, 0.1)``,
-            so ``best_arm == 1`` and ``optimal_value == 0.8``.
-        noise_std: reward noise :math:`\sigma \ge 0` (default 1.0; 0 gives deterministic rewards).
+    ``best_arm`` :math:`= \arg\max_a \mu_a` (the first one on ties) for ``optimal_value``
+    :math:`= \max_a \mu_a`.
 
     Observation: ``Box(-1, 1, (1,))``, always ``[0.0]`` (there is one state; the constant input
     lets the same MLP policies used elsewhere run here). Action: ``Discrete(k)``.
-    ``info`` holds ``arm_mean`` (:math:`\mu_a`) and ``regret`` (``optimal_value - mu_a``).
+    ``info`` holds ``arm_mean`` (:math:`\mu_a`) and ``regret`` (``optimal_value`` :math:`- \mu_a`).
+
+    Parameters
+    ----------
+    means : array_like, shape (k,), k >= 2
+        The arm means :math:`\mu_a`. Default ``(0.2, 0.8, 0.5, -0.3, 0.1)``, so
+        ``best_arm == 1`` and ``optimal_value == 0.8``.
+    noise_std : float >= 0
+        Reward noise :math:`\sigma` (default 1.0; 0 gives deterministic rewards).
     """
 
     def __init__(self, means: Any = (0.2, 0.8, 0.5, -0.3, 0.1), noise_std: float = 1.0) -> None:
@@ -156,8 +161,10 @@ class DrivingEnv(_EpisodicEnv):
     Sign convention: the reward is the hours the leg took, counted *positively* (a cost), so a
     value is an expected number of hours: with :math:`\gamma = 1`
 
-    .. math:: V(s) = \mathbb E\Big[\sum_{k \ge s} h_k\Big] = \sum_{k \ge s} \mathbb E[h_k],
-       \qquad V = (8, 7, 1, 0)\ \text{hours for (SF, SJ, LA, SD)},
+    .. math::
+
+        V(s) = \mathbb E\Big[\sum_{k \ge s} h_k\Big] = \sum_{k \ge s} \mathbb E[h_k],
+        \qquad V = (8, 7, 1, 0)\ \text{hours for (SF, SJ, LA, SD)},
 
     returned by :meth:`state_values`. A sampled trip of 2, 6, 2 hours gives the Monte Carlo
     estimate :math:`G_0 = 10` of :math:`V(\mathrm{SF}) = 8`; replay exactly that trip with
@@ -167,14 +174,17 @@ class DrivingEnv(_EpisodicEnv):
     ``noise_std``, so they are never negative and their mean is exact (a clipped Gaussian would
     bias it). :meth:`leg_hours_distribution` gives the parameters and :meth:`sample_leg_hours`
     draws trips without running the environment.
-
-    Args:
-        expected_hours: mean hours of each leg, all > 0. Default ``(1, 6, 1)``.
-        noise_std: standard deviation of each leg's hours, a number or one per leg, >= 0
-            (default 0.5; 0 makes every trip take exactly the expected hours).
-        cities: names of the stops, one more than the legs. Default ``("SF", "SJ", "LA", "SD")``.
-
     ``info`` holds ``city`` (the name of the city just reached, or of the start on reset).
+
+    Parameters
+    ----------
+    expected_hours : array_like, shape (legs,), all > 0
+        Mean hours of each leg. Default ``(1, 6, 1)``.
+    noise_std : float or array_like of shape (legs,), >= 0
+        Standard deviation of each leg's hours, a number or one per leg (default 0.5; 0 makes
+        every trip take exactly the expected hours).
+    cities : sequence of str, length legs + 1
+        Distinct names of the stops, one more than the legs. Default ``("SF", "SJ", "LA", "SD")``.
     """
 
     def __init__(
@@ -220,14 +230,26 @@ class DrivingEnv(_EpisodicEnv):
         self._trip: np.ndarray | None = None
 
     def state_values(self) -> np.ndarray:
-        """Exact :math:`V(s)` = expected hours still to drive from each city, shape ``(n_cities,)``."""
+        """Exact :math:`V(s)`: the expected hours still to drive from each city.
+
+        Returns
+        -------
+        values : numpy.ndarray, shape (n_cities,)
+        """
         return np.append(np.cumsum(self.expected_hours[::-1])[::-1], 0.0)
 
     def leg_hours_distribution(self) -> dict[str, np.ndarray]:
         r"""Leg :math:`k` takes :math:`h_k \sim \mathrm{Gamma}(\text{shape}_k, \text{scale}_k)` hours.
 
-        shape = (mean / std)^2 and scale = std^2 / mean give mean ``expected_hours`` and standard
-        deviation ``noise_std``; a leg with std 0 always takes exactly its mean (shape = inf).
+        :math:`\text{shape} = (\text{mean}/\text{std})^2` and
+        :math:`\text{scale} = \text{std}^2/\text{mean}` give mean ``expected_hours`` and standard
+        deviation ``noise_std``; a leg with std 0 always takes exactly its mean
+        (:math:`\text{shape} = \infty`).
+
+        Returns
+        -------
+        dict of str to numpy.ndarray, each of shape (legs,)
+            ``"mean"``, ``"std"``, ``"shape"`` and ``"scale"``.
         """
         with np.errstate(divide="ignore"):
             shape = np.where(
@@ -242,7 +264,19 @@ class DrivingEnv(_EpisodicEnv):
         }
 
     def sample_leg_hours(self, n_trips: int = 1, seed: int | None = None) -> np.ndarray:
-        """Draw ``n_trips`` trips from the environment's leg-time distribution, shape ``(n_trips, legs)``."""
+        """Draw ``n_trips`` trips from the environment's leg-time distribution.
+
+        Parameters
+        ----------
+        n_trips : int >= 1
+            Number of trips.
+        seed : int or None
+            Seed of a fresh ``numpy`` generator; the environment's own RNG is not used.
+
+        Returns
+        -------
+        hours : numpy.ndarray, shape (n_trips, legs)
+        """
         n_trips = check_positive_int("n_trips", n_trips)
         return self._draw_hours(np.random.default_rng(seed), n_trips)
 
@@ -306,17 +340,21 @@ class RandomWalkEnv(_EpisodicEnv):
     With :math:`\gamma = 1`, :math:`V(s)` is linear in :math:`s` between the ends (gambler's
     ruin: the probability of leaving on the right from :math:`s` is :math:`(s + 1)/(n + 1)`):
 
-    .. math:: V(s) = r_{\text{left}} + (r_{\text{right}} - r_{\text{left}})\,\frac{s + 1}{n + 1},
+    .. math::
+
+        V(s) = r_{\text{left}} + (r_{\text{right}} - r_{\text{left}})\,\frac{s + 1}{n + 1},
 
     which for the default 19 states and rewards -1 / +1 is :math:`V(s) = (s + 1)/10 - 1`,
     i.e. -0.9, -0.8, ..., 0.9, with :math:`V(9) = 0`. ``n_states=5, left_reward=0`` gives
     the 5-state walk with values 1/6, ..., 5/6. :meth:`state_values` returns these numbers.
-
-    Args:
-        n_states: number of non-terminal states, odd and >= 3 so there is a middle (default 19).
-        left_reward, right_reward: rewards for leaving on the left / right (default -1, +1).
-
     ``info`` holds ``side``: ``"left"`` or ``"right"`` on the terminating step, else ``None``.
+
+    Parameters
+    ----------
+    n_states : int, odd and >= 3
+        Number of non-terminal states :math:`n`, odd so there is a middle (default 19).
+    left_reward, right_reward : float
+        Rewards for leaving on the left / right (default -1, +1).
     """
 
     def __init__(
@@ -337,7 +375,12 @@ class RandomWalkEnv(_EpisodicEnv):
         self.action_space = spaces.Discrete(1)
 
     def state_values(self) -> np.ndarray:
-        """Exact :math:`V(s)` for ``s = 0 .. n_states - 1`` under gamma = 1, shape ``(n_states,)``."""
+        r"""Exact :math:`V(s)` for ``s = 0 .. n_states - 1`` under :math:`\gamma = 1`.
+
+        Returns
+        -------
+        values : numpy.ndarray, shape (n_states,)
+        """
         s = np.arange(self.n_states)
         return self.left_reward + (self.right_reward - self.left_reward) * (s + 1) / (
             self.n_states + 1
@@ -397,17 +440,45 @@ def _check_gamma(gamma: Any) -> float:
 def lqr_gain(
     A: Any, B: Any, Q: Any, R: Any, gamma: float = 1.0, tol: float = 1e-14, max_iter: int = 10_000
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Stationary LQR gain ``K`` (policy :math:`u = -Kx`) and cost matrix ``P`` (Chapter 4).
+    r"""Stationary LQR gain ``K`` (policy :math:`a = -Kx`) and cost matrix ``P`` (Chapter 4).
 
-    For :math:`x' = Ax + Bu` and reward :math:`-(x^\top Q x + u^\top R u)` discounted by
+    For :math:`x' = Ax + Ba` and reward :math:`-(x^\top Q x + a^\top R a)` discounted by
     :math:`\gamma`, the optimal infinite-horizon value is :math:`V(x) = -x^\top P x`, where
     ``P`` is the fixed point of the discounted Riccati equation
 
-    .. math:: P &= Q + \gamma A^\top P A - \gamma^2 A^\top P B\,(R + \gamma B^\top P B)^{-1}
-              B^\top P A, \\ K &= \gamma\,(R + \gamma B^\top P B)^{-1} B^\top P A,
+    .. math::
+
+        \begin{aligned}
+        P &= Q + \gamma A^\top P A
+            - \gamma^2 A^\top P B\,(R + \gamma B^\top P B)^{-1} B^\top P A, \\
+        K &= \gamma\,(R + \gamma B^\top P B)^{-1} B^\top P A,
+        \end{aligned}
 
     found by iterating it from ``P = Q`` (value iteration) until ``P`` changes by < ``tol``.
-    Shapes: A (n, n), B (n, m), Q (n, n), R (m, m) -> K (m, n), P (n, n).
+
+    Parameters
+    ----------
+    A, B : array_like, shapes (n, n) and (n, m)
+        Dynamics.
+    Q, R : array_like, shapes (n, n) and (m, m)
+        State and action cost; :math:`Q` positive semi-definite, :math:`R` positive definite.
+    gamma : float in [0, 1]
+        Discount :math:`\gamma` (default 1).
+    tol : float
+        Convergence tolerance on the change of ``P``.
+    max_iter : int
+        Most iterations before giving up.
+
+    Returns
+    -------
+    K : numpy.ndarray, shape (m, n)
+    P : numpy.ndarray, shape (n, n)
+
+    Raises
+    ------
+    ValueError
+        When the iteration diverges or does not converge in ``max_iter`` steps (``(A, B)``
+        not stabilisable and :math:`\gamma = 1`, or ``Q`` / ``R`` not as above).
     """
     A, B, Q, R = _as_matrices(A, B, Q, R)
     gamma = _check_gamma(gamma)
@@ -433,10 +504,30 @@ def finite_horizon_lqr(
     r"""Time-varying optimal gains ``K_t`` for an ``horizon``-step LQR and the cost matrix ``P_0``.
 
     Backward Riccati recursion from :math:`P_H = 0`:
-    :math:`K_t = \gamma (R + \gamma B^\top P_{t+1} B)^{-1} B^\top P_{t+1} A`,
-    :math:`P_t = Q + K_t^\top R K_t + \gamma (A - BK_t)^\top P_{t+1} (A - BK_t)`.
+
+    .. math::
+
+        \begin{aligned}
+        K_t &= \gamma (R + \gamma B^\top P_{t+1} B)^{-1} B^\top P_{t+1} A, \\
+        P_t &= Q + K_t^\top R K_t + \gamma (A - BK_t)^\top P_{t+1} (A - BK_t).
+        \end{aligned}
+
     The best possible expected return from :math:`x_0` is :math:`-\mathbb E[x_0^\top P_0 x_0]`.
-    Shapes: K (horizon, m, n), P_0 (n, n).
+
+    Parameters
+    ----------
+    A, B, Q, R : array_like, shapes (n, n), (n, m), (n, n), (m, m)
+        Dynamics and costs, as in :func:`lqr_gain`.
+    horizon : int >= 1
+        Number of steps :math:`H`.
+    gamma : float in [0, 1]
+        Discount :math:`\gamma` (default 1).
+
+    Returns
+    -------
+    K : numpy.ndarray, shape (horizon, m, n)
+        The gains :math:`K_t`, policy :math:`a_t = -K_t x_t`.
+    P_0 : numpy.ndarray, shape (n, n)
     """
     A, B, Q, R = _as_matrices(A, B, Q, R)
     horizon = check_positive_int("horizon", horizon)
@@ -461,17 +552,38 @@ def linear_policy_return(
     gamma: float = 1.0,
     action_std: float = 0.0,
 ) -> float:
-    r"""Exact expected ``horizon``-step return of the policy :math:`u = -Kx + \sigma\varepsilon`.
+    r"""Exact expected ``horizon``-step return of the policy :math:`a = -Kx + \sigma\varepsilon`.
 
     With :math:`\varepsilon \sim \mathcal N(0, I)` independent of the state, the second moment
     :math:`S_t = \mathbb E[x_t x_t^\top]` follows the Lyapunov-type recursion
 
-    .. math:: S_{t+1} = (A - BK)\,S_t\,(A - BK)^\top + \sigma^2 B B^\top,
+    .. math::
+
+        S_{t+1} = (A - BK)\,S_t\,(A - BK)^\top + \sigma^2 B B^\top,
 
     and :math:`\mathbb E[r_t] = -\operatorname{tr}\big((Q + K^\top R K) S_t\big)
     - \sigma^2 \operatorname{tr}(R)`, so :math:`J = \sum_{t<H} \gamma^t\,\mathbb E[r_t]`.
     Exact as long as the environment never clips the action.
-    Shapes: K (m, n), init_second_moment :math:`S_0 = \mathbb E[x_0 x_0^\top]` (n, n).
+
+    Parameters
+    ----------
+    K : array_like, shape (m, n)
+        The gain.
+    A, B, Q, R : array_like, shapes (n, n), (n, m), (n, n), (m, m)
+        Dynamics and costs, as in :func:`lqr_gain`.
+    horizon : int >= 1
+        Number of steps :math:`H`.
+    init_second_moment : array_like, shape (n, n)
+        :math:`S_0 = \mathbb E[x_0 x_0^\top]`.
+    gamma : float in [0, 1]
+        Discount :math:`\gamma` (default 1).
+    action_std : float >= 0
+        :math:`\sigma` (default 0, the deterministic policy).
+
+    Returns
+    -------
+    float
+        :math:`J`.
     """
     A, B, Q, R = _as_matrices(A, B, Q, R)
     n, m = B.shape
@@ -496,37 +608,41 @@ def linear_policy_return(
 class PointMassEnv(_EpisodicEnv):
     r"""A point on a line steered towards 0: the simplest LQR, with a known optimum (Chapter 4).
 
-    State :math:`x \in \mathbb R`, action :math:`u \in [-1, 1]` (the env clips), dynamics
-    :math:`x_{t+1} = x_t + u_t`, reward :math:`r_t = -(x_t^2 + \rho\,u_t^2)` with
+    State :math:`x \in \mathbb R`, action :math:`a \in [-1, 1]` (the env clips), dynamics
+    :math:`x_{t+1} = x_t + a_t`, reward :math:`r_t = -(x_t^2 + \rho\,a_t^2)` with
     :math:`\rho` = ``action_cost``, :math:`x_0 \sim \mathrm{Uniform}[-1, 1]`
     (so :math:`\mathbb E[x_0^2] = 1/3`), and the episode truncated after ``horizon`` steps
     (no termination; bootstrap at truncation). The return is the undiscounted sum of rewards.
 
     Optimal policy. The infinite-horizon Riccati equation (see :func:`lqr_gain`) reduces to
     :math:`p^2 - p - \rho = 0`, so :math:`p = (1 + \sqrt{1 + 4\rho})/2` and the optimal
-    stationary linear policy is :math:`u = -K^* x` with :math:`K^* = p/(\rho + p)`. For the
+    stationary linear policy is :math:`a = -K^* x` with :math:`K^* = p/(\rho + p)`. For the
     default :math:`\rho = 1`, :math:`p = \varphi = 1.6180...` (the golden ratio) and
     :math:`K^* = 1/\varphi = 0.6180...`; the closed loop shrinks :math:`x` by
     :math:`1 - K^* = 1/\varphi^2 = 0.382` per step, and :math:`|K^* x| \le 0.62`, so the
     optimal policy is never clipped.
 
     Optimal return. ``optimal_return`` is the exact expected ``horizon``-step return of
-    :math:`u = -K^* x` (:func:`linear_policy_return`):
+    :math:`a = -K^* x` (:func:`linear_policy_return`):
     :math:`J^* = -p\,\mathbb E[x_0^2]\,(1 - (1-K^*)^{2H})`, which for :math:`\rho = 1`,
     :math:`H = 20` is :math:`-\varphi/3 = -0.539345` to 16 digits. The truly optimal policy for
     a finite horizon is time-varying (:func:`finite_horizon_lqr`), but its return
     ``finite_horizon_optimal_return`` differs from :math:`J^*` by about :math:`(1-K^*)^{2H}`
-    relative, below 1e-15 for H = 20, so the stationary gain -- the one a Gaussian policy with
-    a state-independent std can represent -- is optimal for all practical purposes.
-    A Gaussian policy :math:`u \sim \mathcal N(-Kx, \sigma^2)` earns :meth:`expected_return`
-    ``(K, action_std=sigma)``, less than :math:`J^*` by the exploration cost.
-
-    Args:
-        horizon: steps per episode H (default 20).
-        action_cost: :math:`\rho > 0`, the weight of :math:`u^2` in the cost (default 1.0).
+    relative, below :math:`10^{-15}` for :math:`H = 20`, so the stationary gain -- the one a
+    Gaussian policy with a state-independent std can represent -- is optimal for all practical
+    purposes. A Gaussian policy :math:`a \sim \mathcal N(-Kx, \sigma^2)` earns
+    :meth:`expected_return` ``(K, action_std=sigma)``, less than :math:`J^*` by the exploration
+    cost.
 
     Observation ``Box(-(H + 1), H + 1, (1,))`` (the farthest reachable point); action
     ``Box(-1, 1, (1,))``. ``info`` holds ``clipped``: whether the action was clipped.
+
+    Parameters
+    ----------
+    horizon : int >= 1
+        Steps per episode :math:`H` (default 20).
+    action_cost : float > 0
+        :math:`\rho`, the weight of :math:`a^2` in the cost (default 1.0).
     """
 
     def __init__(self, horizon: int = 20, action_cost: float = 1.0) -> None:
@@ -548,7 +664,15 @@ class PointMassEnv(_EpisodicEnv):
         self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
 
     def expected_return(self, gain: float, action_std: float = 0.0) -> float:
-        r"""Exact expected return of :math:`u = -\text{gain}\cdot x + \text{action\_std}\cdot\varepsilon`."""
+        r"""Exact expected return of :math:`a = -\text{gain}\cdot x + \text{action\_std}\cdot\varepsilon`.
+
+        Parameters
+        ----------
+        gain : float
+            :math:`K` in :math:`a = -Kx`.
+        action_std : float >= 0
+            Standard deviation of the noise, :math:`\varepsilon \sim \mathcal N(0, 1)` (default 0).
+        """
         gain = _check_number("gain", gain)
         return linear_policy_return(
             gain,
@@ -594,18 +718,25 @@ class PointMassEnv(_EpisodicEnv):
 
 
 class PointMassVectorEnv(VectorEnv):
-    r"""``num_envs`` copies of :class:`PointMassEnv` stepped as arrays: the same dynamics, reward
-    and start distribution, without a Python call per sub-env (about 10x faster than
-    ``SyncVectorEnv`` at 16 copies, which is most of Chapter 4's training time).
+    r"""``num_envs`` copies of :class:`PointMassEnv` stepped as arrays (Chapter 4).
 
+    The same dynamics, reward and start distribution, without a Python call per sub-env (about
+    10x faster than ``SyncVectorEnv`` at 16 copies, which is most of Chapter 4's training time).
     ``gymnasium.make_vec("pgkit/PointMass-v0", n)`` builds it (so does
-    :func:`pgkit.rollout.make_vec_env`, which Chapter 4's training uses). Observations are (n, 1), actions
-    (n, 1). Autoreset is gymnasium's NEXT_STEP: a sub-env whose episode ended on the previous
-    step ignores its action and starts again (reward 0, not truncated). ``reset(options=
-    {"reset_mask": mask})`` restarts only the sub-envs where the (n,) boolean ``mask`` is True.
-    One generator, seeded by ``reset(seed=...)``, draws every start, so episodes differ from
-    those of n separately seeded :class:`PointMassEnv` copies, but follow the same law.
-    ``info["clipped"]`` is (n,): which actions the env clipped to [-1, 1].
+    :func:`pgkit.rollout.make_vec_env`, which Chapter 4's training uses). Observations are
+    (n, 1), actions (n, 1). Autoreset is gymnasium's NEXT_STEP: a sub-env whose episode ended on
+    the previous step ignores its action and starts again (reward 0, not truncated).
+    ``reset(options={"reset_mask": mask})`` restarts only the sub-envs where the (n,) boolean
+    ``mask`` is True. One generator, seeded by ``reset(seed=...)``, draws every start, so
+    episodes differ from those of n separately seeded :class:`PointMassEnv` copies, but follow
+    the same law. ``info["clipped"]`` is (n,): which actions the env clipped to [-1, 1].
+
+    Parameters
+    ----------
+    num_envs : int >= 1
+        Number of copies n.
+    horizon, action_cost
+        As in :class:`PointMassEnv`.
     """
 
     metadata: dict[str, Any] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}

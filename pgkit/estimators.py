@@ -130,14 +130,17 @@ def surrogate_loss(log_probs: torch.Tensor, weights: Any) -> torch.Tensor:
     later) are constants: they are detached, so autograd differentiates only
     :math:`\log p_\theta`. Its value is not :math:`J`; only its gradient means something.
 
-    Args:
-        log_probs: :math:`\log p_\theta(x_i)`, torch tensor of any non-empty shape, e.g.
-            ``(N,)`` or time-major ``(T, N)``; differentiable.
-        weights: exactly the same shape as ``log_probs`` (torch tensor or numpy array;
-            converted to the dtype and device of ``log_probs``).
+    Parameters
+    ----------
+    log_probs : torch.Tensor, any non-empty shape
+        :math:`\log p_\theta(x_i)`, e.g. ``(N,)`` or time-major ``(T, N)``; differentiable.
+    weights : torch.Tensor or numpy.ndarray, exactly the same shape as ``log_probs``
+        :math:`w_i`, converted to the dtype and device of ``log_probs``.
 
-    Returns:
-        Scalar tensor to minimise.
+    Returns
+    -------
+    loss : torch.Tensor, shape ()
+        Scalar to minimise.
     """
     _require_tensor("log_probs", log_probs)
     check_same_shape(log_probs=log_probs, weights=weights)
@@ -171,14 +174,19 @@ def per_sample_scores(
     sample's gradient is mixed with another's. Samples are treated as constants: any
     reparameterisation path through them is cut.
 
-    Args:
-        dist_fn: maps the parameters to a distribution, called as ``dist_fn(*params)``
-            (e.g. ``lambda theta: Categorical(logits=theta)``).
-        params: :math:`\theta`: one floating-point tensor or a list/tuple of them.
-        samples: :math:`x_{1..N}`, shape ``(N, *event_shape)``; ``dist_fn(*params).log_prob``
-            must map it to shape ``(N,)``.
+    Parameters
+    ----------
+    dist_fn : callable
+        Maps the parameters to a distribution, called as ``dist_fn(*params)``
+        (e.g. ``lambda theta: Categorical(logits=theta)``).
+    params : torch.Tensor or list/tuple of torch.Tensor
+        :math:`\theta`: one floating-point tensor or a list/tuple of them.
+    samples : torch.Tensor, shape ``(N, *event_shape)``
+        :math:`x_{1..N}`; ``dist_fn(*params).log_prob`` must map it to shape ``(N,)``.
 
-    Returns:
+    Returns
+    -------
+    scores : torch.Tensor or tuple of torch.Tensor
         For a single tensor ``theta``: a tensor of shape ``(N, *theta.shape)``; for a
         sequence, a tuple with one such tensor per parameter.
     """
@@ -230,14 +238,20 @@ def score_function_gradient(
     from the single backward pass through :func:`surrogate_loss`, which gives
     :math:`-\hat g`.
 
-    Args:
-        dist_fn: maps the parameters to a distribution, called as ``dist_fn(*params)``.
-        params: :math:`\theta`: one floating-point tensor or a list/tuple of them.
-        samples: :math:`x_{1..N}`, shape ``(N, *event_shape)``, drawn from ``dist_fn(*params)``.
-        weights: black-box values :math:`f(x_i)`, shape ``(N,)`` (tensor or numpy array;
-            treated as constants).
+    Parameters
+    ----------
+    dist_fn : callable
+        Maps the parameters to a distribution, called as ``dist_fn(*params)``.
+    params : torch.Tensor or list/tuple of torch.Tensor
+        :math:`\theta`: one floating-point tensor or a list/tuple of them.
+    samples : torch.Tensor, shape ``(N, *event_shape)``
+        :math:`x_{1..N}`, drawn from ``dist_fn(*params)``.
+    weights : torch.Tensor or numpy.ndarray, shape (N,)
+        Black-box values :math:`f(x_i)`, treated as constants.
 
-    Returns:
+    Returns
+    -------
+    estimate : torch.Tensor or tuple of torch.Tensor
         :math:`\hat g` with the structure of ``params``: one tensor shaped like ``theta``,
         or a tuple of tensors shaped like each parameter.
     """
@@ -311,9 +325,12 @@ class SoftmaxBandit:
         \frac{\partial J}{\partial \theta_k} = \pi_\theta(k)\,\big(\mu_k - J(\theta)\big), \qquad
         \nabla_\theta \log \pi_\theta(a) = e_a - \pi_\theta.
 
-    Args:
-        mu: arm means :math:`\mu_a`, K >= 2 finite numbers (stored as a tuple).
-        reward_std: reward noise :math:`\sigma_r \ge 0`.
+    Parameters
+    ----------
+    mu : sequence of float, length K >= 2
+        Arm means :math:`\mu_a`, finite (stored as a tuple).
+    reward_std : float, default 0
+        Reward noise :math:`\sigma_r \ge 0`.
     """
 
     mu: tuple[float, ...]
@@ -367,11 +384,23 @@ class SoftmaxBandit:
     def sample(
         self, theta: Any, n: int, seed: int | torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""Draw :math:`a_i \sim \pi_\theta` and rewards :math:`r_i`, i = 1..n.
+        r"""Draw :math:`a_i \sim \pi_\theta` and rewards :math:`r_i`, :math:`i = 1, \dots, n`.
 
-        Returns:
-            ``(actions, rewards)``: a long tensor ``(n,)`` and a float tensor ``(n,)``
-            (float64 unless ``theta`` is a float tensor, whose dtype is kept).
+        Parameters
+        ----------
+        theta : array_like or torch.Tensor, shape (K,)
+            Logits :math:`\theta`.
+        n : int
+            Number of draws, at least 1.
+        seed : int or torch.Generator
+            Seed (a non-negative int) or generator for the draws.
+
+        Returns
+        -------
+        actions : torch.Tensor of int64, shape (n,)
+            The arms :math:`a_i`.
+        rewards : torch.Tensor, shape (n,)
+            :math:`r_i`; float64 unless ``theta`` is a float tensor, whose dtype is kept.
         """
         theta_t = _param_tensor("theta", theta, (self.n_arms,))
         n = check_positive_int("n", n)
@@ -438,8 +467,10 @@ class GaussianQuadratic:
 
     Parameters are always ordered ``(mu, log_sigma)``.
 
-    Args:
-        c: the target action :math:`c` (finite).
+    Parameters
+    ----------
+    c : float, default 0
+        The target action :math:`c` (finite).
     """
 
     c: float = 0.0
@@ -489,11 +520,22 @@ class GaussianQuadratic:
     def sample(
         self, mu: Any, log_sigma: Any, n: int, seed: int | torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""Draw :math:`a_i \sim \mathcal N(\mu, \sigma^2)` and rewards :math:`r(a_i)`, i = 1..n.
+        r"""Draw :math:`a_i \sim \mathcal N(\mu, \sigma^2)` and rewards :math:`r(a_i)`, :math:`i = 1, \dots, n`.
 
-        Returns:
-            ``(actions, rewards)``, two float tensors of shape ``(n,)`` (float64 unless
-            ``mu`` is a float tensor, whose dtype is kept).
+        Parameters
+        ----------
+        mu, log_sigma : float or scalar tensor
+            :math:`\mu` and :math:`\log\sigma`.
+        n : int
+            Number of draws, at least 1.
+        seed : int or torch.Generator
+            Seed (a non-negative int) or generator for the draws.
+
+        Returns
+        -------
+        actions, rewards : torch.Tensor, shape (n,)
+            :math:`a_i` and :math:`r(a_i)`; float64 unless ``mu`` is a float tensor, whose
+            dtype is kept.
         """
         mu_t = _param_tensor("mu", mu, ())
         log_sigma_t = _param_tensor("log_sigma", log_sigma, ()).to(mu_t.dtype)
@@ -544,13 +586,19 @@ def flat_grad(
     Uses ``torch.autograd.grad``, so no parameter's ``.grad`` is read or written.
     Parameters that ``loss`` does not depend on get zeros: their gradient is zero.
 
-    Args:
-        loss: scalar tensor (shape ``()`` or one element) that requires grad.
-        params: tensors, e.g. ``policy.parameters()``; the order sets the layout.
-        retain_graph: keep the graph to differentiate ``loss`` again.
+    Parameters
+    ----------
+    loss : torch.Tensor, shape () or one element
+        Scalar :math:`L` that requires grad.
+    params : iterable of torch.Tensor
+        E.g. ``policy.parameters()``; the order sets the layout.
+    retain_graph : bool, default False
+        Keep the graph to differentiate ``loss`` again.
 
-    Returns:
-        1-D tensor of length :math:`\sum_j \text{numel}(\theta_j)`.
+    Returns
+    -------
+    grad : torch.Tensor, 1-D
+        Length :math:`\sum_j \text{numel}(\theta_j)`.
     """
     if not isinstance(loss, torch.Tensor):
         raise TypeError(f"loss must be a scalar torch.Tensor, got {type(loss).__name__}")
@@ -622,20 +670,31 @@ def gradient_variance(
     the yardstick Chapter 5 uses to compare baselines, reward-to-go and discounting
     (lower is better at equal bias).
 
-    Args:
-        estimate_fn: ``estimate_fn(seed: int)`` returns one estimate computed from a fresh
-            batch drawn with that seed: a tensor, a numpy array, or a list/tuple of tensors
-            (e.g. ``torch.autograd.grad`` over a policy's parameters). Every call must
-            return the same number of entries.
-        repeats: M >= 2 independent batches.
-        seed: master seed; the M seeds come from ``numpy.random.SeedSequence(seed).spawn``,
-            so they are independent streams and reproducible.
-        reduction: ``"total"`` for the sum over parameters (a float), ``"per_parameter"``
-            for the ``(P,)`` array of variances.
-        return_mean: also return the mean estimate :math:`\bar g`, shape ``(P,)``.
+    Parameters
+    ----------
+    estimate_fn : callable
+        ``estimate_fn(seed: int)`` returns one estimate computed from a fresh batch drawn
+        with that seed: a tensor, a numpy array, or a list/tuple of tensors (e.g.
+        ``torch.autograd.grad`` over a policy's parameters). Every call must return the
+        same number of entries.
+    repeats : int
+        M >= 2 independent batches.
+    seed : int, default 0
+        Master seed; the M seeds come from ``numpy.random.SeedSequence(seed).spawn``, so
+        they are independent streams and reproducible.
+    reduction : {"total", "per_parameter"}
+        ``"total"`` for the sum over parameters (a float), ``"per_parameter"`` for the
+        ``(P,)`` array of variances.
+    return_mean : bool, default False
+        Also return the mean estimate :math:`\bar g`, shape ``(P,)``.
 
-    Returns:
-        The variance, or ``(variance, mean)`` when ``return_mean`` is true.
+    Returns
+    -------
+    variance : float or numpy.ndarray, shape (P,)
+        As chosen by ``reduction``.
+    mean : numpy.ndarray, shape (P,)
+        The mean estimate :math:`\bar g`, only when ``return_mean`` is true (then
+        ``(variance, mean)`` is returned).
     """
     if not callable(estimate_fn):
         raise TypeError(f"estimate_fn must be callable, got {type(estimate_fn).__name__}")
@@ -693,15 +752,20 @@ def importance_weights(log_probs: Any, old_log_probs: Any) -> Any:
         \rho_t = \frac{\pi_\theta(a_t \mid s_t)}{\pi_{\theta_\text{old}}(a_t \mid s_t)}
         = \exp\big(\log\pi_\theta(a_t \mid s_t) - \log\pi_{\theta_\text{old}}(a_t \mid s_t)\big).
 
-    Args:
-        log_probs: :math:`\log\pi_\theta(a_t \mid s_t)`, any non-empty shape such as ``(T,)``,
-            ``(T, N)`` or a flattened minibatch ``(B,)``.
-        old_log_probs: :math:`\log\pi_{\theta_\text{old}}(a_t \mid s_t)` of the behaviour
-            policy, exactly the same shape; treated as a constant.
+    Parameters
+    ----------
+    log_probs : array_like or torch.Tensor, any non-empty shape
+        :math:`\log\pi_\theta(a_t \mid s_t)`, e.g. ``(T,)``, ``(T, N)`` or a flattened
+        minibatch ``(B,)``.
+    old_log_probs : array_like or torch.Tensor, exactly the same shape
+        :math:`\log\pi_{\theta_\text{old}}(a_t \mid s_t)` of the behaviour policy; treated as a
+        constant.
 
-    Returns:
-        :math:`\rho`, same shape. numpy ``log_probs`` give a float64 array; a torch
-        ``log_probs`` gives a tensor that keeps autograd through ``log_probs``.
+    Returns
+    -------
+    ratios : numpy.ndarray or torch.Tensor, same shape
+        :math:`\rho`. numpy ``log_probs`` give a float64 array; a torch ``log_probs`` gives a
+        tensor that keeps autograd through ``log_probs``.
     """
     log_ratio, torch_out = _log_ratio(log_probs, old_log_probs, time_major=False)
     return log_ratio.exp() if torch_out else np.exp(log_ratio)
@@ -722,14 +786,19 @@ def trajectory_importance_weights(log_probs: Any, old_log_probs: Any, dones: Any
     when a running product of ratios would overflow to ``inf`` or underflow to 0 on the
     way; values beyond the float range still become ``inf`` or 0, faithfully.
 
-    Args:
-        log_probs: :math:`\log\pi_\theta(a_t \mid s_t)`, time-major ``(T,)`` or ``(T, N)``.
-        old_log_probs: :math:`\log\pi_{\theta_\text{old}}(a_t \mid s_t)`, same shape; constant.
-        dones: ``True`` where step :math:`t` ends its episode (``terminated | truncated``),
-            same shape; bools or 0/1.
+    Parameters
+    ----------
+    log_probs : array_like or torch.Tensor, shape (T,) or (T, N)
+        :math:`\log\pi_\theta(a_t \mid s_t)`, time-major.
+    old_log_probs : array_like or torch.Tensor, same shape
+        :math:`\log\pi_{\theta_\text{old}}(a_t \mid s_t)`; constant.
+    dones : array_like of bool (or 0/1), same shape
+        ``True`` where step :math:`t` ends its episode (``terminated | truncated``).
 
-    Returns:
-        :math:`w`, same shape; numpy in -> float64 numpy out, torch in -> torch out
+    Returns
+    -------
+    weights : numpy.ndarray or torch.Tensor, same shape
+        :math:`w`; numpy in gives float64 numpy out, torch in gives torch out
         (differentiable through ``log_probs``).
     """
     log_ratio, torch_out = _log_ratio(log_probs, old_log_probs, time_major=True)
@@ -759,12 +828,18 @@ def importance_weighted_objective(log_probs: Any, old_log_probs: Any, advantages
 
     whose gradient at :math:`\theta = \theta_\text{old}` is the on-policy policy gradient.
 
-    Args:
-        log_probs: :math:`\log\pi_\theta(a_t \mid s_t)`, any non-empty shape (torch keeps autograd).
-        old_log_probs: behaviour log-probabilities, same shape, constant.
-        advantages: :math:`\hat A_t`, same shape, constant (detached).
+    Parameters
+    ----------
+    log_probs : array_like or torch.Tensor, any non-empty shape
+        :math:`\log\pi_\theta(a_t \mid s_t)` (torch keeps autograd).
+    old_log_probs : array_like or torch.Tensor, same shape
+        Behaviour log-probabilities :math:`\log\pi_{\theta_\text{old}}(a_t \mid s_t)`, constant.
+    advantages : array_like or torch.Tensor, same shape
+        :math:`\hat A_t`, constant (detached).
 
-    Returns:
+    Returns
+    -------
+    objective : torch.Tensor or float
         Scalar to maximise: a torch scalar for torch ``log_probs``, else a float.
     """
     ratio = importance_weights(log_probs, old_log_probs)
@@ -781,5 +856,15 @@ def importance_weighted_loss(log_probs: Any, old_log_probs: Any, advantages: Any
     .. math::
 
         L(\theta) = -\frac{1}{B} \sum_t \rho_t\, \hat A_t.
+
+    Parameters
+    ----------
+    log_probs, old_log_probs, advantages : array_like or torch.Tensor, same shape
+        As for :func:`importance_weighted_objective`.
+
+    Returns
+    -------
+    loss : torch.Tensor or float
+        Scalar to minimise: a torch scalar for torch ``log_probs``, else a float.
     """
     return -importance_weighted_objective(log_probs, old_log_probs, advantages)

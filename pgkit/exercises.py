@@ -2,7 +2,7 @@
 
 Every chapter ends with exercises that ask you to write one of pgkit's functions
 yourself. ``check_<name>(fn)`` calls your ``fn`` on a fixed list of cases, from the
-smallest (T = 1) to larger (T, N) batches with episodes ending in the middle and on
+smallest (:math:`T = 1`) to larger (T, N) batches with episodes ending in the middle and on
 the last step, compares each answer with pgkit's own implementation
 (``np.allclose`` with rtol 1e-5, atol 1e-6) and prints a short verdict. When a
 case fails it shows the smallest failing input, the expected and the returned
@@ -659,12 +659,27 @@ def _mc_cases() -> list[_Case]:
 
 
 def check_mc_estimate(fn: Callable[..., Any]) -> bool:
-    """Exercise (Chapter 1): the Monte Carlo estimate of J(theta) and its standard error.
+    r"""Exercise: the Monte Carlo estimate of :math:`J(\theta)` and its standard error (Chapter 1).
 
     ``fn(returns) -> (mean, standard_error)`` with ``returns`` a 1-D numpy array of
-    episode returns: J_hat = (1/N) sum_i R(tau_i) and SE = s / sqrt(N), s the sample
-    standard deviation (ddof = 1). Compared with :func:`pgkit.objective.mc_estimate`.
-    Prints a verdict; returns True when every case passes.
+    :math:`N` episode returns:
+
+    .. math::
+
+        \hat J = \frac{1}{N} \sum_{i=1}^{N} R(\tau_i), \qquad \text{SE} = \frac{s}{\sqrt{N}},
+
+    with :math:`s` the sample standard deviation (``ddof = 1``). Compared with
+    :func:`pgkit.objective.mc_estimate`.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(returns)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
     """
     return _check(_MC, _mc_cases(), fn)
 
@@ -776,14 +791,26 @@ def _bandit_cases() -> list[_Case]:
 
 
 def check_bandit_gradient(fn: Callable[..., Any]) -> bool:
-    """Exercise (Chapter 2): the score-function gradient estimate for a softmax bandit.
+    r"""Exercise: the score-function gradient estimate for a softmax bandit (Chapter 2).
 
-    ``fn(theta, actions, rewards) -> (K,)`` with pi = softmax(theta), ``actions`` an
-    integer array of B pulled arms and ``rewards`` their B rewards:
+    ``fn(theta, actions, rewards) -> (K,)`` with :math:`\pi = \operatorname{softmax}(\theta)`,
+    ``actions`` an integer array of :math:`B` pulled arms and ``rewards`` their :math:`B`
+    rewards:
 
-        grad J ~= (1/B) sum_i r_i (onehot(a_i) - pi).
+    .. math::
 
-    Prints a verdict; returns True when every case passes.
+        \nabla_\theta J(\theta) \approx \frac{1}{B} \sum_{i=1}^{B} r_i
+        \bigl(\operatorname{onehot}(a_i) - \pi\bigr).
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(theta, actions, rewards)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
     """
     return _check(_BANDIT, _bandit_cases(), fn)
 
@@ -940,18 +967,29 @@ def _surrogate_cases() -> list[_Case]:
 
 
 def check_surrogate_loss(fn: Callable[..., Any]) -> bool:
-    """Exercise (Chapter 3): the REINFORCE surrogate loss.
+    r"""Exercise: the REINFORCE surrogate loss (Chapter 3).
 
     ``fn(log_probs, weights) -> torch scalar`` with ``log_probs`` and ``weights``
     float64 torch tensors of shape (B,):
 
-        L = -(1/B) sum_i log pi(a_i | s_i) w_i,
+    .. math::
+
+        L = -\frac{1}{B} \sum_{i=1}^{B} \log \pi_\theta(a_i \mid s_i)\, w_i,
 
     with the weights treated as constants. Checks the loss value, its gradient with
-    respect to ``log_probs`` (-w_i / B) and that no gradient reaches ``weights``
+    respect to ``log_probs`` (:math:`-w_i / B`) and that no gradient reaches ``weights``
     (some cases pass weights that require grad). Compared with
-    :func:`pgkit.estimators.surrogate_loss`. Prints a verdict; returns True when
-    every case passes.
+    :func:`pgkit.estimators.surrogate_loss`.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(log_probs, weights)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
     """
     return _check(_SURROGATE, _surrogate_cases(), fn)
 
@@ -1084,15 +1122,27 @@ def _gaussian_cases() -> list[_Case]:
 
 
 def check_gaussian_log_likelihood(fn: Callable[..., Any]) -> bool:
-    """Exercise (Chapter 4): the log-likelihood of a diagonal Gaussian policy.
+    r"""Exercise: the log-likelihood of a diagonal Gaussian policy (Chapter 4).
 
     ``fn(actions, mu, log_std) -> (B,)`` with float64 torch tensors ``actions`` and
-    ``mu`` of shape (B, d) and ``log_std`` of shape (d,), sigma = exp(log_std):
+    ``mu`` of shape (B, d) and ``log_std`` of shape (d,), :math:`\sigma` = ``exp(log_std)``:
 
-        log pi(a | s) = sum_j [ -(a_j - mu_j)^2 / (2 sigma_j^2) - log sigma_j - 0.5 log(2 pi) ],
+    .. math::
 
-    which is ``Independent(Normal(mu, sigma), 1).log_prob(actions)``. Prints a
-    verdict; returns True when every case passes.
+        \log \pi_\theta(a \mid s) = \sum_{j=1}^{d} \Bigl[ -\frac{(a_j - \mu_j)^2}{2 \sigma_j^2}
+        - \log \sigma_j - \tfrac{1}{2} \log(2 \pi) \Bigr],
+
+    which is ``Independent(Normal(mu, sigma), 1).log_prob(actions)``.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(actions, mu, log_std)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
     """
     return _check(_GAUSSIAN, _gaussian_cases(), fn)
 
@@ -1285,29 +1335,53 @@ def _dones_cases(with_gamma: bool) -> list[_Case]:
 
 
 def check_reward_to_go(fn: Callable[..., Any]) -> bool:
-    """Exercise (Chapter 5): the reward-to-go, undiscounted and time-major.
+    r"""Exercise: the reward-to-go, undiscounted and time-major (Chapter 5).
 
     ``fn(rewards, dones) -> same shape`` with ``rewards`` a float array and ``dones``
-    a boolean array (episode ended after step t), both (T,) or (T, N):
+    a boolean array (episode ended after step :math:`t`), both (T,) or (T, N):
 
-        G_t = sum_{t'=t}^{end of t's episode} r_{t'} = r_t + (1 - done_t) G_{t+1}.
+    .. math::
 
-    Compared with :func:`pgkit.returns.discounted_returns` with gamma = 1. Prints a
-    verdict; returns True when every case passes.
+        G_t = \sum_{t'=t}^{e_t} r_{t'} = r_t + (1 - \text{done}_t) G_{t+1},
+
+    with :math:`e_t` the last step of :math:`t`'s episode. Compared with
+    :func:`pgkit.returns.discounted_returns` with :math:`\gamma = 1`.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(rewards, dones)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
     """
     return _check(_REWARD_TO_GO, _dones_cases(with_gamma=False), fn)
 
 
 def check_discounted_returns(fn: Callable[..., Any]) -> bool:
-    """Exercise (Chapter 5): discounted returns from each step, resetting at episode ends.
+    r"""Exercise: discounted returns from each step, resetting at episode ends (Chapter 5).
 
     ``fn(rewards, dones, gamma) -> same shape`` (the arguments of
     :func:`pgkit.returns.discounted_returns`), arrays (T,) or (T, N):
 
-        G_t = sum_{t'=t}^{end} gamma^(t' - t) r_{t'} = r_t + gamma (1 - done_t) G_{t+1},
+    .. math::
 
-    with no bootstrap at the end of the data. Prints a verdict; returns True when
-    every case passes.
+        G_t = \sum_{t'=t}^{e_t} \gamma^{t' - t} r_{t'} = r_t + \gamma (1 - \text{done}_t) G_{t+1},
+
+    with :math:`e_t` the last step of :math:`t`'s episode and no bootstrap at the end of
+    the data.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(rewards, dones, gamma)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
     """
     return _check(_DISCOUNTED, _dones_cases(with_gamma=True), fn)
 
@@ -1492,16 +1566,29 @@ def _td_cases(seed: int, with_lam: bool) -> list[_Case]:
 
 
 def check_n_step_returns(fn: Callable[..., Any]) -> bool:
-    """Exercise (Chapter 6): n-step returns with bootstrapping.
+    r"""Exercise: n-step returns with bootstrapping (Chapter 6).
 
     ``fn(rewards, next_values, terminated, truncated, gamma, n)`` (the arguments of
     :func:`pgkit.returns.n_step_returns`), arrays (T,) or (T, N), flags boolean:
 
-        G^(n)_t = sum_{k=0}^{m-1} gamma^k r_{t+k} + gamma^m (1 - terminated_{t+m-1}) next_values[t+m-1],
+    .. math::
 
-    where m <= n stops early at the episode's end (terminated or truncated) and at
-    the end of the data (treated as truncation). Prints a verdict; returns True when
-    every case passes.
+        G^{(n)}_t = \sum_{k=0}^{m-1} \gamma^k r_{t+k}
+        + \gamma^m (1 - \text{terminated}_{t+m-1}) V(s_{t+m}),
+
+    with :math:`V(s_{t+m})` = ``next_values[t+m-1]``, where :math:`m \le n` stops early at
+    the episode's end (terminated or truncated) and at the end of the data (treated as
+    truncation).
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(rewards, next_values, terminated, truncated, gamma, n)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
     """
     return _check(_N_STEP, _td_cases(_SEED + 7, with_lam=False), fn)
 
@@ -1611,16 +1698,32 @@ _GAE = _Problem(
 
 
 def check_gae(fn: Callable[..., Any]) -> bool:
-    """Exercise (Chapter 7): generalised advantage estimation.
+    r"""Exercise: generalised advantage estimation (Chapter 7).
 
     ``fn(rewards, values, next_values, terminated, truncated, gamma, lam)`` (the
     arguments of :func:`pgkit.returns.gae`), arrays (T,) or (T, N), flags boolean:
 
-        delta_t = r_t + gamma (1 - terminated_t) next_values[t] - values[t],
-        A_t = delta_t + gamma lam (1 - done_t) A_{t+1},   done = terminated | truncated,
+    .. math::
 
-    with the end of the data treated as truncation. Prints a verdict; returns True
-    when every case passes.
+        \begin{aligned}
+        \delta_t &= r_t + \gamma (1 - \text{terminated}_t) V(s_{t+1}) - V(s_t), \\
+        \hat A_t &= \delta_t + \gamma \lambda (1 - \text{done}_t) \hat A_{t+1},
+        \qquad \text{done}_t = \text{terminated}_t \lor \text{truncated}_t,
+        \end{aligned}
+
+    with :math:`V(s_{t+1})` = ``next_values[t]``, :math:`V(s_t)` = ``values[t]``,
+    :math:`\lambda` = ``lam``, and the end of the data treated as truncation.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as
+        ``fn(rewards, values, next_values, terminated, truncated, gamma, lam)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
     """
     return _check(_GAE, _td_cases(_SEED + 8, with_lam=True), fn)
 
@@ -1768,16 +1871,33 @@ def _importance_cases() -> list[_Case]:
 
 
 def check_importance_weights(fn: Callable[..., Any]) -> bool:
-    """Exercise (Chapter 8): cumulative importance weights within each episode.
+    r"""Exercise: cumulative importance weights within each episode (Chapter 8).
 
     ``fn(log_probs, old_log_probs, dones)`` (the arguments of
     :func:`pgkit.estimators.trajectory_importance_weights`), arrays (T,) or (T, N):
 
-        w_t = prod_{k = start of t's episode}^{t} pi_theta(a_k | s_k) / pi_old(a_k | s_k)
-            = exp( sum_k (log_probs_k - old_log_probs_k) ),
+    .. math::
 
-    computed in log space so long episodes neither underflow nor overflow. Prints a
-    verdict; returns True when every case passes.
+        \begin{aligned}
+        w_t &= \prod_{k=b_t}^{t}
+        \frac{\pi_\theta(a_k \mid s_k)}{\pi_{\theta_\text{old}}(a_k \mid s_k)} \\
+        &= \exp\Bigl( \sum_{k=b_t}^{t} \bigl(\log \pi_\theta(a_k \mid s_k)
+        - \log \pi_{\theta_\text{old}}(a_k \mid s_k)\bigr) \Bigr),
+        \end{aligned}
+
+    with :math:`b_t` the first step of :math:`t`'s episode and the log-probabilities
+    ``log_probs`` and ``old_log_probs``, computed in log space so long episodes neither
+    underflow nor overflow.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(log_probs, old_log_probs, dones)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
     """
     return _check(_IMPORTANCE, _importance_cases(), fn)
 
@@ -2038,19 +2158,35 @@ def _ppo_cases() -> list[_Case]:
 
 
 def check_ppo_clip_loss(fn: Callable[..., Any]) -> bool:
-    """Exercise (Chapter 9): PPO's clipped surrogate loss.
+    r"""Exercise: PPO's clipped surrogate loss (Chapter 9).
 
     ``fn(log_probs, old_log_probs, advantages, clip) -> torch scalar`` with float64 torch
-    tensors of shape (B,) and a float ``clip`` (epsilon):
+    tensors of shape (B,) and a float ``clip`` (:math:`\epsilon`):
 
-        rho_i = exp(log_probs_i - old_log_probs_i),
-        L = -(1/B) sum_i min(rho_i A_i, clip(rho_i, 1 - epsilon, 1 + epsilon) A_i),
+    .. math::
 
-    with ``old_log_probs`` and ``advantages`` treated as constants. Checks the loss value,
-    its gradient with respect to ``log_probs`` (zero for samples whose ratio is clipped)
-    and that no gradient reaches ``old_log_probs`` or ``advantages`` (some cases pass
-    tensors that require grad). Compared with :func:`pgkit.losses.ppo_clip_loss`. Prints
-    a verdict; returns True when every case passes.
+        \begin{aligned}
+        \rho_i &= \exp\bigl(\log \pi_\theta(a_i \mid s_i)
+        - \log \pi_{\theta_\text{old}}(a_i \mid s_i)\bigr), \\
+        L &= -\frac{1}{B} \sum_{i=1}^{B} \min\bigl(\rho_i \hat A_i,
+        \operatorname{clip}(\rho_i, 1 - \epsilon, 1 + \epsilon) \hat A_i\bigr),
+        \end{aligned}
+
+    with the log-probabilities ``log_probs`` and ``old_log_probs`` and :math:`\hat A_i` =
+    ``advantages``, the last two treated as constants. Checks the loss value, its gradient
+    with respect to ``log_probs`` (zero for samples whose ratio is clipped) and that no
+    gradient reaches ``old_log_probs`` or ``advantages`` (some cases pass tensors that
+    require grad). Compared with :func:`pgkit.losses.ppo_clip_loss`.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(log_probs, old_log_probs, advantages, clip)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
     """
     return _check(_PPO, _ppo_cases(), fn)
 
@@ -2060,7 +2196,25 @@ def check_ppo_clip_loss(fn: Callable[..., Any]) -> bool:
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: where the book sets it, what to write, and its checker."""
+    """One exercise: where the book sets it, what to write, and its checker.
+
+    Parameters
+    ----------
+    name : str
+        The exercise's name (``gae``), the key in ``EXERCISES``.
+    chapter : int
+        The chapter that sets it.
+    checker : callable
+        Its checker, ``checker(fn) -> bool``, e.g. :func:`check_gae`.
+    signature : str
+        What to write: the function's name, arguments and result.
+    description : str
+        One line saying what the function computes.
+    chapter_name : str
+        The name the chapter has the reader write. Where the chapter imports pgkit's function
+        of the exercise's own name it differs (``my_gae``), so that the reader's does not
+        shadow it.
+    """
 
     name: str
     chapter: int
@@ -2073,7 +2227,7 @@ class Exercise:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The names a solutions file may give this exercise: its own, then the chapter's."""
+        """The names a solutions file may give this exercise, its own first, then the chapter's."""
         return tuple(dict.fromkeys((self.name, self.chapter_name)))
 
 

@@ -59,7 +59,7 @@ def _check_clip(clip: float) -> float:
 
 
 def policy_gradient_loss(log_probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    r"""REINFORCE surrogate loss (Chapter 3), with weights treated as constants.
+    r"""REINFORCE surrogate loss, with the weights treated as constants (Chapter 3).
 
     .. math::
 
@@ -72,12 +72,17 @@ def policy_gradient_loss(log_probs: torch.Tensor, weights: torch.Tensor) -> torc
 
     This is :func:`pgkit.estimators.surrogate_loss` under the name the algorithms use.
 
-    Args:
-        log_probs: :math:`\log \pi_\theta(a_i \mid s_i)`, any shape, differentiable.
-        weights: same shape as ``log_probs``.
+    Parameters
+    ----------
+    log_probs : torch.Tensor, any shape
+        :math:`\log \pi_\theta(a_i \mid s_i)`, differentiable.
+    weights : torch.Tensor, same shape as ``log_probs``
+        :math:`\Psi_i`.
 
-    Returns:
-        Scalar tensor.
+    Returns
+    -------
+    torch.Tensor
+        Scalar.
     """
     _check_tensors(log_probs=log_probs, weights=weights)
     return surrogate_loss(log_probs, weights)
@@ -93,13 +98,18 @@ def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
     where the targets :math:`\hat G_i` (Monte Carlo returns, n-step or
     :math:`\lambda`-returns) are treated as constants: ``returns`` is detached.
 
-    Args:
-        values: :math:`V_\phi(s_i)`, any shape, differentiable.
-        returns: targets :math:`\hat G_i`, exactly the same shape as ``values``
-            (a ``(B, 1)`` value head against ``(B,)`` returns is an error, not a broadcast).
+    Parameters
+    ----------
+    values : torch.Tensor, any shape
+        :math:`V_\phi(s_i)`, differentiable.
+    returns : torch.Tensor, exactly the same shape as ``values``
+        Targets :math:`\hat G_i` (a ``(B, 1)`` value head against ``(B,)`` returns is an error,
+        not a broadcast).
 
-    Returns:
-        Scalar tensor.
+    Returns
+    -------
+    torch.Tensor
+        Scalar.
     """
     _check_tensors(values=values, returns=returns)
     return (values - returns.detach()).pow(2).mean()
@@ -127,15 +137,22 @@ def ppo_clip_loss(
     negative one) the sample contributes no gradient, so one batch cannot push the
     policy far from the one that collected it (Schulman et al., 2017).
 
-    Args:
-        log_probs: :math:`\log\pi_\theta(a_i \mid s_i)` under the current parameters, differentiable.
-        old_log_probs: :math:`\log\pi_{\theta_\text{old}}(a_i \mid s_i)` recorded at collection
-            time, same shape (detached).
-        advantages: :math:`\hat A_i`, same shape (detached).
-        clip: :math:`\epsilon > 0`, typically 0.1 to 0.3.
+    Parameters
+    ----------
+    log_probs : torch.Tensor
+        :math:`\log\pi_\theta(a_i \mid s_i)` under the current parameters, differentiable.
+    old_log_probs : torch.Tensor, same shape
+        :math:`\log\pi_{\theta_\text{old}}(a_i \mid s_i)` recorded at collection time
+        (detached).
+    advantages : torch.Tensor, same shape
+        :math:`\hat A_i` (detached).
+    clip : float
+        :math:`\epsilon > 0`, typically 0.1 to 0.3.
 
-    Returns:
-        Scalar tensor.
+    Returns
+    -------
+    torch.Tensor
+        Scalar.
     """
     _check_tensors(log_probs=log_probs, old_log_probs=old_log_probs, advantages=advantages)
     clip = _check_clip(clip)
@@ -156,11 +173,15 @@ def entropy_bonus(entropy: torch.Tensor) -> torch.Tensor:
     their loss, which keeps the policy from collapsing to a deterministic one before
     it has explored (Chapter 7's A2C, Chapter 9's PPO).
 
-    Args:
-        entropy: per-state entropies, e.g. ``dist.entropy()``, any non-empty shape.
+    Parameters
+    ----------
+    entropy : torch.Tensor, any non-empty shape
+        Per-state entropies, e.g. ``dist.entropy()``.
 
-    Returns:
-        Scalar tensor (differentiable).
+    Returns
+    -------
+    torch.Tensor
+        Scalar (differentiable).
     """
     _check_tensors(entropy=entropy)
     return entropy.mean()
@@ -181,13 +202,18 @@ def approx_kl(log_probs: torch.Tensor, old_log_probs: torch.Tensor) -> torch.Ten
     naive :math:`-\log\rho` when the policies are close (J. Schulman, "Approximating
     KL Divergence", 2020; the estimator PPO implementations log and early-stop on).
 
-    Args:
-        log_probs: :math:`\log\pi_\theta(a_i \mid s_i)`.
-        old_log_probs: :math:`\log\pi_{\theta_\text{old}}(a_i \mid s_i)`, same shape,
-            for actions drawn from the old policy.
+    Parameters
+    ----------
+    log_probs : torch.Tensor
+        :math:`\log\pi_\theta(a_i \mid s_i)`.
+    old_log_probs : torch.Tensor, same shape
+        :math:`\log\pi_{\theta_\text{old}}(a_i \mid s_i)`, for actions drawn from the old
+        policy.
 
-    Returns:
-        Detached scalar tensor, :math:`\ge 0`.
+    Returns
+    -------
+    torch.Tensor
+        Detached scalar, :math:`\ge 0`.
     """
     _check_tensors(log_probs=log_probs, old_log_probs=old_log_probs)
     log_ratio = log_probs - old_log_probs
@@ -204,13 +230,19 @@ def clip_fraction(
     A diagnostic for PPO (Chapter 9): values far above ~0.2 mean each update moves the
     policy further than the clip allows, a hint to lower the learning rate or the epochs.
 
-    Args:
-        log_probs: :math:`\log\pi_\theta(a_i \mid s_i)`.
-        old_log_probs: same shape.
-        clip: :math:`\epsilon > 0`.
+    Parameters
+    ----------
+    log_probs : torch.Tensor
+        :math:`\log\pi_\theta(a_i \mid s_i)`.
+    old_log_probs : torch.Tensor, same shape
+        :math:`\log\pi_{\theta_\text{old}}(a_i \mid s_i)`.
+    clip : float
+        :math:`\epsilon > 0`.
 
-    Returns:
-        Detached scalar tensor in [0, 1].
+    Returns
+    -------
+    torch.Tensor
+        Detached scalar in [0, 1].
     """
     _check_tensors(log_probs=log_probs, old_log_probs=old_log_probs)
     clip = _check_clip(clip)

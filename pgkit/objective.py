@@ -1,18 +1,22 @@
-"""Monte Carlo estimates of the policy-gradient objective J(theta) (Chapter 1).
+r"""Monte Carlo estimates of the policy-gradient objective :math:`J(\theta)` (Chapter 1).
 
-Chapter 1 defines the objective as the expected return of a trajectory drawn
-from the policy,
+Chapter 1 defines the objective as the expected return of a trajectory drawn from the policy,
 
-    J(theta) = E_{tau ~ p_theta}[ R(tau) ],    R(tau) = sum_{t=0}^{H-1} gamma^t r_t,
+.. math::
+
+    J(\theta) = \mathbb{E}_{\tau \sim p_\theta}\big[R(\tau)\big], \qquad
+    R(\tau) = \sum_{t=0}^{H-1} \gamma^t r_t,
 
 and estimates it by running whole episodes and averaging their returns:
 
-    J(theta) ~= J_hat = (1/N) sum_{i=1}^N R(tau_i),    SE(J_hat) = s / sqrt(N),
+.. math::
 
-where s is the sample standard deviation of the N returns.
+    J(\theta) \approx \hat J = \frac1N \sum_{i=1}^N R(\tau_i), \qquad
+    \operatorname{SE}(\hat J) = \frac{s}{\sqrt N},
 
-``episode_returns`` produces the returns R(tau_1), ..., R(tau_N);
-``mc_estimate`` turns them into (J_hat, SE).
+where :math:`s` is the sample standard deviation of the N returns. :func:`episode_returns`
+produces the returns :math:`R(\tau_1), \dots, R(\tau_N)`; :func:`mc_estimate` turns them into
+:math:`(\hat J, \operatorname{SE})`.
 """
 
 from __future__ import annotations
@@ -86,40 +90,49 @@ def episode_returns(
     gamma: float = 1.0,
     num_envs: int | None = None,
 ) -> np.ndarray:
-    """Run ``episodes`` whole episodes of a policy and return one return per episode.
+    r"""Run whole episodes of a policy and return one return per episode (Chapter 1).
 
-    For each episode tau_i the return is
+    For each episode :math:`\tau_i` the return is
 
-        R(tau_i) = sum_{t=0}^{H_i - 1} gamma^t r_t,
+    .. math::
 
-    with H_i the episode's length (it ends when the environment terminates or
-    truncates it). ``gamma = 1`` (the default) gives the undiscounted return of
-    Chapter 1; ``mc_estimate`` turns these returns into an estimate of J(theta).
+        R(\tau_i) = \sum_{t=0}^{H_i - 1} \gamma^t r_t,
 
-    Args:
-        act: the policy, a plain function ``act(obs, rng) -> actions``. ``obs`` is a
-            batch of observations of shape ``(B, *obs_shape)`` and ``rng`` a
-            ``numpy.random.Generator`` for stochastic policies; it must return ``B``
-            actions, shape ``(B, *action_shape)``. It is only ever called on
-            observations from which an action is actually taken.
-        env_id: a registered gymnasium id ("pgkit/..." ids register themselves).
-        episodes: N, the number of episodes (>= 1).
-        seed: seeds the environment's initial states and ``rng``; equal arguments
-            give identical returns.
-        gamma: discount factor in [0, 1].
-        num_envs: environment copies stepped side by side; default ``min(episodes, 256)``.
-            Copy k runs a fixed quota of consecutive episodes (the quotas add up to
-            ``episodes``), so the returns depend on it.
+    with :math:`H_i` the episode's length (it ends when the environment terminates or truncates it).
+    ``gamma = 1`` (the default) gives the undiscounted return of Chapter 1; :func:`mc_estimate`
+    turns these returns into an estimate of :math:`J(\theta)`.
 
-    Returns:
-        float64 array of shape ``(episodes,)``, ordered copy by copy and, within a
-        copy, episode by episode. Every episode is a fresh draw from p_theta, so any
-        slice of the array is an unbiased sample too.
+    Parameters
+    ----------
+    act : callable ``act(obs, rng) -> actions``
+        The policy, a plain function. ``obs`` is a batch of observations, shape
+        ``(B, *obs_shape)``, and ``rng`` a ``numpy.random.Generator`` for stochastic policies; it
+        must return B actions, shape ``(B, *action_shape)``. It is only ever called on observations
+        from which an action is actually taken.
+    env_id : str, default "CartPole-v1"
+        A registered gymnasium id (``pgkit/...`` ids register themselves).
+    episodes : int, at least 1
+        N, the number of episodes.
+    seed : int, default 0
+        Seeds the environment's initial states and ``rng``; equal arguments give identical returns.
+    gamma : float in [0, 1], default 1.0
+        Discount :math:`\gamma`.
+    num_envs : int, optional
+        Environment copies stepped side by side; default ``min(episodes, 256)``. Copy k runs a
+        fixed quota of consecutive episodes (the quotas add up to ``episodes``), so the returns
+        depend on it.
 
-    Raises:
-        ValueError: ``episodes`` or ``num_envs`` < 1, ``gamma`` outside [0, 1], an
-            unknown ``env_id``, or ``act`` returning the wrong number of actions or
-            actions outside the action space.
+    Returns
+    -------
+    returns : numpy.ndarray of float64, shape (episodes,)
+        Ordered copy by copy and, within a copy, episode by episode. Every episode is a fresh draw
+        from :math:`p_\theta`, so any slice of the array is an unbiased sample too.
+
+    Raises
+    ------
+    ValueError
+        When ``episodes`` or ``num_envs`` is below 1, ``gamma`` is outside [0, 1], ``env_id`` is
+        unknown, or ``act`` returns the wrong number of actions or actions outside the action space.
     """
     episodes = check_positive_int("episodes", episodes)
     num_envs = min(episodes, 256) if num_envs is None else check_positive_int("num_envs", num_envs)
@@ -203,24 +216,32 @@ def _checked_actions(
 
 
 def mc_estimate(returns: Any) -> tuple[float, float]:
-    """Monte Carlo estimate of J(theta) and its standard error from episode returns.
+    r"""Monte Carlo estimate of :math:`J(\theta)` and its standard error from episode returns (Chapter 1).
 
-        J_hat = (1/N) sum_{i=1}^N R(tau_i),
-        SE    = s / sqrt(N),   s^2 = (1/(N-1)) sum_i (R(tau_i) - J_hat)^2.
+    .. math::
 
-    SE is the standard deviation of J_hat over repeated batches of N episodes,
-    estimated from one batch (Chapter 1): it shrinks like 1/sqrt(N).
+        \hat J = \frac1N \sum_{i=1}^N R(\tau_i), \qquad
+        \operatorname{SE} = \frac{s}{\sqrt N}, \qquad
+        s^2 = \frac{1}{N-1} \sum_i \big(R(\tau_i) - \hat J\big)^2.
 
-    Args:
-        returns: shape ``(N,)``, N >= 2, one return per independent episode (numpy
-            array, torch tensor or list).
+    SE is the standard deviation of :math:`\hat J` over repeated batches of N episodes, estimated
+    from one batch: it shrinks like :math:`1/\sqrt N`.
 
-    Returns:
-        ``(J_hat, SE)`` as Python floats.
+    Parameters
+    ----------
+    returns : array_like, shape (N,), N at least 2
+        One return per independent episode (numpy array, torch tensor or list).
 
-    Raises:
-        ValueError: ``returns`` not one-dimensional, with fewer than 2 entries, or
-            holding NaN or infinite values.
+    Returns
+    -------
+    J_hat, SE : float
+        The estimate and its standard error.
+
+    Raises
+    ------
+    ValueError
+        When ``returns`` is not one-dimensional, has fewer than 2 entries, or holds NaN or infinite
+        values.
     """
     returns = to_numpy(returns, "returns", dtype=np.float64)
     if returns.ndim != 1:

@@ -69,18 +69,52 @@ def _retina_figures_in_notebooks() -> None:
 
 
 def t_quantile_975(df: int) -> float:
-    """Two-sided 95% Student-t quantile for ``df`` degrees of freedom (1.96 for df > 30)."""
+    r"""Two-sided 95% Student-t quantile :math:`t_{0.975,\, \text{df}}` (1.96 for ``df > 30``).
+
+    Parameters
+    ----------
+    df : int
+        Degrees of freedom, at least 1 (two seeds).
+
+    Returns
+    -------
+    float
+        The tabulated quantile, or the normal quantile 1.96 beyond 30 degrees of freedom.
+
+    Raises
+    ------
+    ValueError
+        When ``df < 1``.
+    """
     if df < 1:
         raise ValueError(f"df must be >= 1 (need at least two seeds for a band), got {df}")
     return _T975[df - 1] if df <= len(_T975) else 1.96
 
 
 def confidence_band(curves: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and 95% confidence band of the mean over seeds.
+    r"""Mean and 95% confidence band of the mean over seeds.
 
-    ``curves`` has shape ``(S, K)``: S seeds, K points. Returns ``(mean, low, high)``,
-    each ``(K,)``, with ``low, high = mean -/+ t_{0.975, S-1} * s / sqrt(S)``. With a
+    .. math::
+
+        \text{low}, \text{high} = \text{mean} \mp t_{0.975,\, S-1} \frac{s}{\sqrt{S}},
+
+    with :math:`s` the sample standard deviation over the :math:`S` seeds at each point. With a
     single seed the band collapses to the curve itself.
+
+    Parameters
+    ----------
+    curves : array_like, shape (S, K)
+        :math:`S` seeds, :math:`K` points.
+
+    Returns
+    -------
+    mean, low, high : numpy.ndarray, shape (K,)
+        The mean curve and the band's lower and upper edges.
+
+    Raises
+    ------
+    ValueError
+        When ``curves`` is not two-dimensional or holds no seed.
     """
     curves = np.asarray(curves, dtype=float)
     if curves.ndim != 2 or curves.shape[0] == 0:
@@ -111,8 +145,30 @@ def resample_curves(
     Seeds log at slightly different step counts (episodes end at different times), so
     each curve is linearly interpolated onto ``points`` evenly spaced steps between the
     largest first and the smallest last logged step. NaN entries (iterations where no
-    episode finished yet) are dropped before interpolating. Returns ``(steps (K,),
-    curves (S, K))``.
+    episode finished yet) are dropped before interpolating.
+
+    Parameters
+    ----------
+    results : sequence of TrainResult or history dict
+        One :class:`pgkit.algos.TrainResult` (or its ``history``) per seed.
+    key : str
+        The history entry to resample.
+    points : int
+        Number of grid points :math:`K`.
+
+    Returns
+    -------
+    steps : numpy.ndarray, shape (K,)
+        The grid of environment steps.
+    curves : numpy.ndarray, shape (S, K)
+        Each seed's curve on that grid.
+
+    Raises
+    ------
+    KeyError
+        When a history has no ``key``.
+    ValueError
+        When ``results`` is empty or a run has no finite value of ``key``.
     """
     if len(results) == 0:
         raise ValueError("results is empty; pass one TrainResult (or history) per seed")
@@ -146,8 +202,22 @@ def learning_curve(
 ) -> Any:
     """Plot the mean over seeds of ``history[key]`` against environment steps, with a 95% band.
 
-    ``results`` is a list of ``TrainResult`` objects (or their ``history`` dicts), one
-    per seed. Returns the matplotlib Axes.
+    Parameters
+    ----------
+    results : sequence of TrainResult or history dict
+        One :class:`pgkit.algos.TrainResult` (or its ``history``) per seed.
+    key : str
+        The history entry to plot.
+    label : str, optional
+        Legend label; the number of seeds is added to it.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; the current axes by default.
+    color, linestyle : str, optional
+        Colour and dash of the curve and of the band's edges.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     import matplotlib.pyplot as plt
 
@@ -178,7 +248,20 @@ def compare_methods(
 ) -> Any:
     """Learning curves of several methods on one axis, each with its own colour and dash.
 
-    ``results_by_method`` maps a method's name to its list of per-seed results.
+    Parameters
+    ----------
+    results_by_method : mapping of str to sequence
+        A method's name to its list of per-seed results (as for :func:`learning_curve`).
+    key : str
+        The history entry to plot.
+    title : str
+        Title of the axes.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; the current axes by default.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     import matplotlib.pyplot as plt
 
@@ -213,6 +296,30 @@ def sweep_heatmap(
     """Heatmap of a hyperparameter sweep: ``scores[i, j]`` for row value i and column value j.
 
     Each cell is annotated with its number so the figure is readable without colour.
+
+    Parameters
+    ----------
+    scores : array_like, shape (len(row_values), len(col_values))
+        One score per pair of values.
+    row_values, col_values : sequence
+        The values of the two swept settings, shown as tick labels.
+    row_label, col_label : str
+        Names of the two settings, shown as axis labels.
+    title : str
+        Title of the axes.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; the current axes by default.
+    fmt : str
+        Format of each cell's number.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        When the shape of ``scores`` does not match ``row_values`` and ``col_values``.
     """
     import matplotlib.pyplot as plt
 

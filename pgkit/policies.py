@@ -1,17 +1,19 @@
-"""Policies and value functions: small MLPs whose ``forward`` returns a distribution.
+r"""Policies and value functions: small MLPs whose ``forward`` returns a distribution.
 
-A policy pi_theta(a | s) is a ``torch.nn.Module`` whose ``forward(obs)`` returns a
+A policy :math:`\pi_\theta(a \mid s)` is a ``torch.nn.Module`` whose ``forward(obs)`` returns a
 ``torch.distributions.Distribution`` over actions for a batch of observations
 ``obs`` of shape ``(B, obs_dim)`` (any leading shape works, e.g. ``(T, N, obs_dim)``).
 Algorithms only ever call ``sample``, ``log_prob``, ``entropy`` and ``mode`` on it.
 
-- :class:`CategoricalPolicy` (Chapter 3): pi(a | s) = softmax(f_theta(s))_a.
-- :class:`GaussianPolicy` (Chapter 4): a ~ N(mu_theta(s), diag(sigma^2)) with a learned,
-  state-independent log sigma; ``log_prob`` sums over action dimensions, shape ``(B,)``.
-- :class:`ValueFunction` (Chapter 5): V_phi(s), shape ``(B,)``.
+- :class:`CategoricalPolicy` (Chapter 3):
+  :math:`\pi_\theta(a \mid s) = \operatorname{softmax}(f_\theta(s))_a`.
+- :class:`GaussianPolicy` (Chapter 4):
+  :math:`a \sim \mathcal N(\mu_\theta(s), \operatorname{diag}(\sigma^2))` with a learned,
+  state-independent :math:`\log\sigma`; ``log_prob`` sums over action dimensions, shape ``(B,)``.
+- :class:`ValueFunction` (Chapter 5): :math:`V_\phi(s)`, shape ``(B,)``.
 
 Weights use orthogonal initialisation as in the PPO implementation literature:
-gain sqrt(2) for hidden layers, 0.01 for the policy head (near-uniform / near-zero-mean
+gain :math:`\sqrt 2` for hidden layers, 0.01 for the policy head (near-uniform / near-zero-mean
 initial policy) and 1.0 for the value head; biases start at zero.
 """
 
@@ -43,10 +45,24 @@ def mlp(
     activation: type[nn.Module] = nn.Tanh,
     output_gain: float = 1.0,
 ) -> nn.Sequential:
-    """Multilayer perceptron ``in_dim -> hidden... -> out_dim``, orthogonally initialised.
+    r"""Multilayer perceptron ``in_dim -> hidden... -> out_dim``, orthogonally initialised.
 
-    Hidden layers get gain sqrt(2) and the output layer ``output_gain``; biases are zero.
-    Input ``(..., in_dim)``, output ``(..., out_dim)``.
+    Hidden layers get gain :math:`\sqrt 2` and the output layer ``output_gain``; biases are zero.
+
+    Parameters
+    ----------
+    in_dim, out_dim : int >= 1
+        Input ``(..., in_dim)``, output ``(..., out_dim)``.
+    hidden : sequence of int
+        Widths of the hidden layers.
+    activation : type of torch.nn.Module
+        Activation after each hidden layer (default ``nn.Tanh``).
+    output_gain : float
+        Orthogonal-initialisation gain of the output layer.
+
+    Returns
+    -------
+    torch.nn.Sequential
     """
     in_dim = _check_dim("in_dim", in_dim)
     out_dim = _check_dim("out_dim", out_dim)
@@ -60,11 +76,19 @@ def mlp(
 
 
 class CategoricalPolicy(nn.Module):
-    """pi_theta(a | s) = softmax(logits_theta(s))_a over ``n_actions`` actions (Chapter 3).
+    r"""Softmax policy over ``n_actions`` actions (Chapter 3).
 
+    :math:`\pi_\theta(a \mid s) = \operatorname{softmax}(\text{logits}_\theta(s))_a`.
     ``forward(obs)`` with ``obs`` of shape ``(..., obs_dim)`` returns a ``Categorical``
     with batch shape ``obs.shape[:-1]``; samples are long tensors of that shape and
     ``mode`` is the argmax action.
+
+    Parameters
+    ----------
+    obs_dim, n_actions : int >= 1
+        Observation size and number of actions.
+    hidden, activation
+        The logits network's hidden widths and activation, as in :func:`mlp`.
     """
 
     def __init__(
@@ -85,15 +109,31 @@ class CategoricalPolicy(nn.Module):
 
 
 class GaussianPolicy(nn.Module):
-    """a ~ N(mu_theta(s), diag(exp(log_std))^2), log-prob summed over action dims (Chapter 4).
+    r"""Diagonal Gaussian policy, log-prob summed over action dims (Chapter 4).
 
-    log pi(a | s) = sum_j [ -(a_j - mu_j)^2 / (2 sigma_j^2) - log sigma_j - log(2 pi) / 2 ].
+    :math:`a \sim \mathcal N(\mu_\theta(s), \operatorname{diag}(\sigma)^2)` with
+    :math:`\sigma` = ``exp(log_std)``, so
+
+    .. math::
+
+        \log \pi_\theta(a \mid s) = \sum_j \Big[-\frac{(a_j - \mu_j)^2}{2\sigma_j^2}
+        - \log\sigma_j - \frac{\log 2\pi}{2}\Big].
+
     ``forward(obs)`` with ``obs`` of shape ``(..., obs_dim)`` returns
     ``Independent(Normal(mu, sigma), 1)``: samples have shape ``(..., act_dim)`` and
     ``log_prob``/``entropy`` have shape ``(...)``. The mean depends on the state, the
     log standard deviation ``log_std`` (shape ``(act_dim,)``) does not. ``mode`` is ``mu``.
     Samples are unbounded; :func:`pgkit.rollout.collect` clips them only when sending
     them to an environment with a bounded action space.
+
+    Parameters
+    ----------
+    obs_dim, act_dim : int >= 1
+        Observation and action sizes.
+    hidden, activation
+        The mean network's hidden widths and activation, as in :func:`mlp`.
+    log_std_init : float
+        Initial value of every entry of ``log_std`` (default 0, so :math:`\sigma = 1`).
     """
 
     def __init__(
@@ -120,7 +160,17 @@ class GaussianPolicy(nn.Module):
 
 
 class ValueFunction(nn.Module):
-    """State-value estimate V_phi(s) (Chapter 5): ``obs`` ``(..., obs_dim)`` -> ``(...)``."""
+    r"""State-value estimate :math:`V_\phi(s)` (Chapter 5).
+
+    ``forward(obs)`` maps ``obs`` ``(..., obs_dim)`` to values ``(...)``.
+
+    Parameters
+    ----------
+    obs_dim : int >= 1
+        Observation size.
+    hidden, activation
+        The network's hidden widths and activation, as in :func:`mlp`.
+    """
 
     def __init__(
         self,
@@ -148,6 +198,22 @@ def make_policy(
     :class:`GaussianPolicy`. Observations must be a 1-D ``Box``. Extra keyword arguments
     (``activation``, ``log_std_init``) go to the policy's constructor. For a vector env
     pass ``envs.single_observation_space`` and ``envs.single_action_space``.
+
+    Parameters
+    ----------
+    observation_space : gymnasium.spaces.Box, 1-D
+        Single-env observation space.
+    action_space : gymnasium.spaces.Discrete or 1-D gymnasium.spaces.Box
+        Single-env action space.
+    hidden : sequence of int
+        Hidden widths, as in :func:`mlp`.
+    **kwargs
+        Passed to the policy's constructor.
+
+    Raises
+    ------
+    ValueError
+        For any other space.
     """
     obs_dim = observation_dim(observation_space)
     if isinstance(action_space, gym.spaces.Discrete):
@@ -161,7 +227,18 @@ def make_policy(
 
 
 def observation_dim(observation_space: gym.Space) -> int:
-    """``obs_dim`` of a 1-D ``Box`` observation space (ValueError for anything else)."""
+    """``obs_dim`` of a 1-D ``Box`` observation space.
+
+    Parameters
+    ----------
+    observation_space : gymnasium.Space
+        The space.
+
+    Raises
+    ------
+    ValueError
+        For anything but a 1-D ``Box``.
+    """
     if isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 1:
         return int(observation_space.shape[0])
     raise ValueError(

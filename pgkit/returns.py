@@ -1,15 +1,17 @@
-"""Returns and advantages: the weights that policy-gradient estimators put on log-probabilities.
+r"""Returns and advantages: the weights that policy-gradient estimators put on log-probabilities.
 
 Every function takes time-major arrays of shape ``(T,)`` or ``(T, N)`` (N parallel environments)
-and returns an array of the same shape and kind: numpy in -> numpy out, torch in -> torch out
-(same floating dtype and device, detached). Inputs are never modified.
+and returns an array of the same shape and kind: numpy in, numpy out; torch in, torch out (same
+floating dtype and device, detached). Inputs are never modified.
 
-Notation: ``r_t = rewards[t]``, ``V(s_t) = values[t]`` and ``V(s_{t+1}) = next_values[t]``, the value
-of the true next observation (the final observation when the episode ended after step t).
-``terminated[t]``: s_{t+1} is terminal, nothing follows, so V(s_{t+1}) is not used.
-``truncated[t]``: the episode was cut off (time limit, end of the data), so the rest of it is
-estimated by V(s_{t+1}). ``done_t = terminated_t or truncated_t``. The last row, t = T - 1, is
-treated as truncated unless it is terminated: the data ends there, the episode need not.
+Notation: :math:`r_t` is ``rewards[t]``, :math:`V(s_t)` is ``values[t]`` and :math:`V(s_{t+1})`
+is ``next_values[t]``, the value of the true next observation (the final observation when the
+episode ended after step :math:`t`). ``terminated[t]`` means :math:`s_{t+1}` is terminal: nothing
+follows, so :math:`V(s_{t+1})` is not used. ``truncated[t]`` means the episode was cut off (time
+limit, end of the data), so the rest of it is estimated by :math:`V(s_{t+1})`.
+:math:`\text{done}_t` is :math:`\text{terminated}_t` or :math:`\text{truncated}_t`. The last row,
+:math:`t = T - 1`, is treated as truncated unless it is terminated: the data ends there, the
+episode need not.
 """
 
 from __future__ import annotations
@@ -83,13 +85,29 @@ def _reverse_scan(x: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 def discounted_returns(rewards: Any, dones: Any, gamma: float) -> Any:
-    """Discounted reward-to-go, restarted at every episode end (Chapters 3 and 5).
+    r"""Discounted reward-to-go, restarted at every episode end (Chapters 3 and 5).
 
-    G_t = r_t + gamma (1 - done_t) G_{t+1},  G_T = 0,
+    .. math::
 
-    i.e. G_t = sum_{k=t}^{end} gamma^{k-t} r_k over the rest of the episode in the batch. Nothing is
-    bootstrapped, not even at the end of the data; with gamma = 1 this is the plain reward-to-go.
-    rewards, dones: (T,) or (T, N); returns the same shape.
+        G_t = r_t + \gamma (1 - \text{done}_t) G_{t+1}, \qquad G_T = 0,
+
+    that is :math:`G_t = \sum_{k=t}^{\text{end}} \gamma^{k-t} r_k` over the rest of the episode in
+    the batch. Nothing is bootstrapped, not even at the end of the data; with :math:`\gamma = 1` this
+    is the plain reward-to-go.
+
+    Parameters
+    ----------
+    rewards : array_like, shape (T,) or (T, N)
+        :math:`r_t`, time-major.
+    dones : array_like of bool, same shape as ``rewards``
+        :math:`\text{done}_t`: the episode ended after step :math:`t`.
+    gamma : float in [0, 1]
+        Discount :math:`\gamma`.
+
+    Returns
+    -------
+    returns : same kind, dtype and shape as ``rewards``
+        :math:`G_t`.
     """
     gamma = check_unit_interval("gamma", gamma)
     (r,), (done,), restore = _prepare({"rewards": rewards}, {"dones": dones})
@@ -97,12 +115,25 @@ def discounted_returns(rewards: Any, dones: Any, gamma: float) -> Any:
 
 
 def trajectory_returns(rewards: Any, dones: Any, gamma: float = 1.0) -> Any:
-    """Return of the whole episode, R(tau) = sum_k gamma^k r_k, given to each of its steps
-    (Chapters 3 and 5).
+    r"""Return of the whole episode, :math:`R(\tau) = \sum_k \gamma^k r_k`, given to each of its steps (Chapters 3 and 5).
 
-    An episode is counted from its first step in the batch to its end (or the end of the data);
-    the REINFORCE estimator of Chapter 3 weights every grad log pi(a_t | s_t) of tau by R(tau).
-    rewards, dones: (T,) or (T, N); returns the same shape.
+    An episode is counted from its first step in the batch to its end (or the end of the data); the
+    REINFORCE estimator of Chapter 3 weights every :math:`\nabla_\theta \log \pi_\theta(a_t \mid s_t)`
+    of :math:`\tau` by :math:`R(\tau)`.
+
+    Parameters
+    ----------
+    rewards : array_like, shape (T,) or (T, N)
+        :math:`r_t`, time-major.
+    dones : array_like of bool, same shape as ``rewards``
+        :math:`\text{done}_t`: the episode ended after step :math:`t`.
+    gamma : float in [0, 1], default 1.0
+        Discount :math:`\gamma`.
+
+    Returns
+    -------
+    returns : same kind, dtype and shape as ``rewards``
+        :math:`R(\tau)` of the episode each step belongs to.
     """
     gamma = check_unit_interval("gamma", gamma)
     (r,), (done,), restore = _prepare({"rewards": rewards}, {"dones": dones})
@@ -121,13 +152,30 @@ def _deltas(r, v, nv, term, gamma):
 
 
 def td_errors(rewards: Any, values: Any, next_values: Any, terminated: Any, gamma: float) -> Any:
-    """One-step temporal-difference errors (Chapter 6).
+    r"""One-step temporal-difference errors (Chapter 6).
 
-    delta_t = r_t + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t).
+    .. math::
 
-    Truncation does not appear: next_values[t] is the value of the true next observation, so a
+        \delta_t = r_t + \gamma (1 - \text{terminated}_t) V(s_{t+1}) - V(s_t).
+
+    Truncation does not appear: ``next_values[t]`` is the value of the true next observation, so a
     cut-off episode is bootstrapped exactly like an ongoing one.
-    All arguments (T,) or (T, N); returns the same shape.
+
+    Parameters
+    ----------
+    rewards : array_like, shape (T,) or (T, N)
+        :math:`r_t`, time-major.
+    values, next_values : array_like, same shape as ``rewards``
+        :math:`V(s_t)` and :math:`V(s_{t+1})`.
+    terminated : array_like of bool, same shape as ``rewards``
+        :math:`s_{t+1}` is terminal.
+    gamma : float in [0, 1]
+        Discount :math:`\gamma`.
+
+    Returns
+    -------
+    deltas : same kind, dtype and shape as ``rewards``
+        :math:`\delta_t`.
     """
     gamma = check_unit_interval("gamma", gamma)
     (r, v, nv), (term,), restore = _prepare(
@@ -140,14 +188,35 @@ def td_errors(rewards: Any, values: Any, next_values: Any, terminated: Any, gamm
 def n_step_returns(
     rewards: Any, next_values: Any, terminated: Any, truncated: Any, gamma: float, n: int
 ) -> Any:
-    """n-step bootstrapped returns (Chapter 6).
+    r"""n-step bootstrapped returns (Chapter 6).
 
-    G^(n)_t = sum_{k=0}^{m-1} gamma^k r_{t+k} + gamma^m (1 - terminated_{t+m-1}) V(s_{t+m}),
+    .. math::
 
-    where m <= n is cut short by the episode's end, a truncation or the end of the data, so the
-    sum never runs past an episode end. n = 1 gives r_t + gamma (1 - terminated_t) V(s_{t+1});
-    n >= T gives the Monte Carlo return bootstrapped only where episodes are cut off.
-    rewards, next_values, terminated, truncated: (T,) or (T, N); n >= 1; returns the same shape.
+        G^{(n)}_t = \sum_{k=0}^{m-1} \gamma^k r_{t+k}
+        + \gamma^m (1 - \text{terminated}_{t+m-1}) V(s_{t+m}),
+
+    where :math:`m \le n` is cut short by the episode's end, a truncation or the end of the data, so
+    the sum never runs past an episode end. :math:`n = 1` gives
+    :math:`r_t + \gamma (1 - \text{terminated}_t) V(s_{t+1})`; :math:`n \ge T` gives the Monte Carlo
+    return bootstrapped only where episodes are cut off.
+
+    Parameters
+    ----------
+    rewards : array_like, shape (T,) or (T, N)
+        :math:`r_t`, time-major.
+    next_values : array_like, same shape as ``rewards``
+        :math:`V(s_{t+1})`.
+    terminated, truncated : array_like of bool, same shape as ``rewards``
+        How each episode piece ends; termination removes the bootstrap value.
+    gamma : float in [0, 1]
+        Discount :math:`\gamma`.
+    n : int, at least 1
+        Number of rewards summed before bootstrapping.
+
+    Returns
+    -------
+    returns : same kind, dtype and shape as ``rewards``
+        :math:`G^{(n)}_t`.
     """
     gamma = check_unit_interval("gamma", gamma)
     n = check_positive_int("n", n)
@@ -188,14 +257,32 @@ def gae(
     gamma: float,
     lam: float,
 ) -> Any:
-    """Generalised advantage estimation, GAE(gamma, lambda) (Chapter 7).
+    r"""Generalised advantage estimation, GAE(:math:`\gamma, \lambda`) (Chapter 7).
 
-    A_t = delta_t + gamma lam (1 - done_t) A_{t+1},  A_T = 0,
-    with delta_t = r_t + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t) as in ``td_errors``.
+    .. math::
 
-    lam = 0 gives delta_t (low variance, biased by V); lam = 1 gives the bootstrapped Monte Carlo
-    return minus V(s_t) when next_values[t] = values[t+1] inside episodes.
-    All arguments (T,) or (T, N); returns advantages of the same shape.
+        \hat A_t = \delta_t + \gamma\lambda (1 - \text{done}_t) \hat A_{t+1}, \qquad \hat A_T = 0,
+
+    with :math:`\delta_t = r_t + \gamma (1 - \text{terminated}_t) V(s_{t+1}) - V(s_t)` as in
+    :func:`td_errors`. ``lam = 0`` gives :math:`\delta_t` (low variance, biased by :math:`V`);
+    ``lam = 1`` gives the bootstrapped Monte Carlo return minus :math:`V(s_t)` when
+    ``next_values[t] = values[t+1]`` inside episodes.
+
+    Parameters
+    ----------
+    rewards : array_like, shape (T,) or (T, N)
+        :math:`r_t`, time-major.
+    values, next_values : array_like, same shape as ``rewards``
+        :math:`V(s_t)` and :math:`V(s_{t+1})`, the value of the true next observation.
+    terminated, truncated : array_like of bool, same shape as ``rewards``
+        Termination removes the bootstrap value; both end the recursion.
+    gamma, lam : float in [0, 1]
+        Discount :math:`\gamma` and GAE parameter :math:`\lambda`.
+
+    Returns
+    -------
+    advantages : same kind, dtype and shape as ``rewards``
+        :math:`\hat A_t`.
     """
     advantages, _, restore = _gae(rewards, values, next_values, terminated, truncated, gamma, lam)
     return restore(advantages)
@@ -210,23 +297,62 @@ def lambda_returns(
     gamma: float,
     lam: float,
 ) -> Any:
-    """lambda-returns, the value targets that go with GAE (Chapter 7).
+    r""":math:`\lambda`-returns, the value targets that go with GAE (Chapter 7).
 
-    G^lambda_t = A_t + V(s_t), with A_t from ``gae``. When next_values[t] = values[t+1] inside
-    episodes this is the lambda-weighted average of n-step returns,
-    (1 - lam) sum_{n>=1} lam^{n-1} G^(n)_t, the remaining weight going to the longest one.
-    All arguments (T,) or (T, N); returns the same shape.
+    .. math::
+
+        G^\lambda_t = \hat A_t + V(s_t),
+
+    with :math:`\hat A_t` from :func:`gae`. When ``next_values[t] = values[t+1]`` inside episodes this
+    is the :math:`\lambda`-weighted average of n-step returns,
+    :math:`(1 - \lambda) \sum_{n \ge 1} \lambda^{n-1} G^{(n)}_t`, the remaining weight going to the
+    longest one.
+
+    Parameters
+    ----------
+    rewards : array_like, shape (T,) or (T, N)
+        :math:`r_t`, time-major.
+    values, next_values : array_like, same shape as ``rewards``
+        :math:`V(s_t)` and :math:`V(s_{t+1})`.
+    terminated, truncated : array_like of bool, same shape as ``rewards``
+        As in :func:`gae`.
+    gamma, lam : float in [0, 1]
+        Discount :math:`\gamma` and :math:`\lambda`.
+
+    Returns
+    -------
+    targets : same kind, dtype and shape as ``rewards``
+        :math:`G^\lambda_t`.
     """
     advantages, v, restore = _gae(rewards, values, next_values, terminated, truncated, gamma, lam)
     return restore(advantages + v)
 
 
 def normalize_advantages(advantages: Any, eps: float = 1e-8) -> Any:
-    """Standardise advantages over all entries: (A - mean(A)) / (std(A) + eps) (Chapter 5).
+    r"""Standardise advantages over all entries (Chapter 5).
 
-    Uses the population standard deviation (ddof = 0). advantages: (T,) or (T, N); eps >= 0 keeps
-    a batch of equal advantages from dividing by zero, and with eps = 0 such a batch gives zeros
-    (every entry equals the mean). Returns the same shape, as float32 or wider.
+    .. math::
+
+        \frac{\hat A - \operatorname{mean}(\hat A)}{\operatorname{std}(\hat A) + \epsilon},
+
+    with the population standard deviation (``ddof = 0``).
+
+    Parameters
+    ----------
+    advantages : array_like, shape (T,) or (T, N)
+        :math:`\hat A_t`.
+    eps : float, at least 0, default 1e-8
+        Keeps a batch of equal advantages from dividing by zero; with ``eps = 0`` such a batch gives
+        zeros (every entry equals the mean).
+
+    Returns
+    -------
+    normalised : same kind and shape as ``advantages``, float32 or wider
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``eps`` is not a finite non-negative number.
     """
     if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
         raise TypeError(f"eps must be a small non-negative number, got {type(eps).__name__}")

@@ -1,9 +1,9 @@
 """Collecting experience from vectorised gymnasium environments (Chapter 3 onwards).
 
 :func:`collect` steps N environments for T steps with the current policy and returns a
-time-major :class:`Batch`: row t holds the transitions (s_t, a_t, r_t, s_{t+1}) of all N
+time-major :class:`Batch`: row t holds the transitions :math:`(s_t, a_t, r_t, s_{t+1})` of all N
 sub-environments, every one a real transition, with ``terminated`` and ``truncated`` kept
-apart so that truncation can be bootstrapped with V(s_{t+1}) and termination cannot.
+apart so that truncation can be bootstrapped with :math:`V(s_{t+1})` and termination cannot.
 
 Collection continues across calls: the observation each sub-environment waits on and
 the return and length of its episode so far live on the side, in a weak dictionary keyed
@@ -40,17 +40,27 @@ __all__ = ["Batch", "collect", "collect_episodes", "evaluate", "make_vec_env", "
 
 @dataclass(frozen=True)
 class Batch:
-    """Time-major transitions from :func:`collect` (T = steps, N = number of envs).
+    r"""Time-major transitions from :func:`collect` (T = steps, N = number of envs).
 
-    obs, next_obs: (T, N, *obs_shape) float32; next_obs[t] is the true successor state
-        s_{t+1} (the final observation when the episode ended at t).
-    actions: (T, N) long for Discrete, (T, N, act_dim) float32 for Box (the unclipped sample).
-    rewards: (T, N) float32. terminated, truncated: (T, N) bool.
-    log_probs: (T, N) float32, log pi(a_t | s_t) under the collecting policy, detached.
-    values, next_values: (T, N) float32 V(obs) and V(next_obs), or None without value_fn.
-    episode_returns, episode_lengths: 1-D numpy arrays (float64, int64), one entry per
-        episode that ended in this batch, counted from its first step even if that step
-        came in an earlier batch.
+    Parameters
+    ----------
+    obs, next_obs : torch.Tensor, shape (T, N) + obs_shape, float32
+        :math:`s_t` and :math:`s_{t+1}`: ``next_obs[t]`` is the true successor state (the
+        final observation when the episode ended at t).
+    actions : torch.Tensor, shape (T, N) long for Discrete, (T, N, act_dim) float32 for Box
+        :math:`a_t`, the unclipped sample.
+    rewards : torch.Tensor, shape (T, N), float32
+        :math:`r_t`.
+    terminated, truncated : torch.Tensor, shape (T, N), bool
+        Whether the episode terminated / was truncated at step t.
+    log_probs : torch.Tensor, shape (T, N), float32
+        :math:`\log \pi_\theta(a_t \mid s_t)` under the collecting policy, detached.
+    values, next_values : torch.Tensor, shape (T, N), float32, or None
+        :math:`V(s_t)` and :math:`V(s_{t+1})` (of ``obs`` and ``next_obs``), or None without
+        ``value_fn``.
+    episode_returns, episode_lengths : numpy.ndarray, 1-D, float64 and int64
+        One entry per episode that ended in this batch, counted from its first step even if
+        that step came in an earlier batch.
     """
 
     obs: torch.Tensor
@@ -81,8 +91,23 @@ def make_vec_env(
 ) -> VectorEnv:
     """N copies of ``env_id`` as one VectorEnv, reset once with ``seed``.
 
-    The native vectorised env is used where there is one (CartPole, pgkit/PointMass; NEXT_STEP only),
-    otherwise ``SyncVectorEnv``. "pgkit/..." ids work.
+    The native vectorised env is used where there is one (CartPole, pgkit/PointMass; NEXT_STEP
+    only), otherwise ``SyncVectorEnv``. "pgkit/..." ids work.
+
+    Parameters
+    ----------
+    env_id : str
+        A registered gymnasium id.
+    num_envs : int >= 1
+        N, the number of sub-envs.
+    seed : int
+        Seed of the first reset, through :func:`reset_envs`.
+    autoreset_mode : gymnasium.vector.AutoresetMode
+        NEXT_STEP (default) or SAME_STEP; DISABLED raises ``ValueError``.
+
+    Returns
+    -------
+    gymnasium.vector.VectorEnv
     """
     _register_pgkit_envs()
     num_envs = check_positive_int("num_envs", num_envs)
@@ -103,7 +128,20 @@ def make_vec_env(
 
 
 def reset_envs(envs: VectorEnv, seed: int) -> np.ndarray:
-    """Reset every sub-env with ``seed`` and start (or restart) collection from there."""
+    """Reset every sub-env with ``seed`` and start (or restart) collection from there.
+
+    Parameters
+    ----------
+    envs : gymnasium.vector.VectorEnv
+        The vector env.
+    seed : int
+        Passed to ``envs.reset(seed=seed)``.
+
+    Returns
+    -------
+    obs : numpy.ndarray, shape (N,) + obs_shape
+        The first observations.
+    """
     _autoreset_mode(envs)
     obs, _ = envs.reset(seed=seed)
     zeros = np.zeros(envs.num_envs)
@@ -112,12 +150,28 @@ def reset_envs(envs: VectorEnv, seed: int) -> np.ndarray:
 
 
 def collect(envs: VectorEnv, policy: torch.nn.Module, steps: int, value_fn=None) -> Batch:
-    """Step ``envs`` for ``steps`` steps with a_t ~ policy(s_t); returns a :class:`Batch`.
+    r"""Step ``envs`` for ``steps`` steps with :math:`a_t \sim \pi_\theta(\cdot \mid s_t)`.
 
     Shapes are (steps, N, ...), see :class:`Batch`. Sampling uses torch's global RNG, so
-    ``torch.manual_seed`` plus the env seed make a batch reproducible. log pi(a_t | s_t)
-    and, given ``value_fn`` ((..., obs_dim) -> (...)), V(s_t) and V(s_{t+1}) come from
-    batched forward passes after the env loop.
+    ``torch.manual_seed`` plus the env seed make a batch reproducible.
+    :math:`\log \pi_\theta(a_t \mid s_t)` and, given ``value_fn``, :math:`V(s_t)` and
+    :math:`V(s_{t+1})` come from batched forward passes after the env loop.
+
+    Parameters
+    ----------
+    envs : gymnasium.vector.VectorEnv
+        Started by :func:`make_vec_env` or :func:`reset_envs`; collection continues where the
+        previous call stopped.
+    policy : torch.nn.Module
+        Maps observations to a distribution over actions, as in :mod:`pgkit.policies`.
+    steps : int >= 1
+        T, the number of steps.
+    value_fn : torch.nn.Module or None
+        Maps ``(..., obs_dim)`` to ``(...)``, as :class:`pgkit.policies.ValueFunction` does.
+
+    Returns
+    -------
+    Batch
     """
     steps = check_positive_int("steps", steps)
     progress, mode, to_env = _progress(envs), _autoreset_mode(envs), _action_adapter(envs)
@@ -163,14 +217,30 @@ def collect(envs: VectorEnv, policy: torch.nn.Module, steps: int, value_fn=None)
 def collect_episodes(envs, policy, episodes: int, *, value_fn=None, seed: int = 0) -> Batch:
     """Exactly ``episodes`` whole episodes, concatenated in time: a Batch with N = 1.
 
-    Fields have shape (T_total, 1, ...), T_total = episode_lengths.sum(); each episode's rows
-    are contiguous and in order, its last row has terminated or truncated set and no other
-    row has, so discounted_returns(rewards, terminated | truncated, gamma) is each step's
+    Fields have shape (T_total, 1, ...), ``T_total = episode_lengths.sum()``; each episode's
+    rows are contiguous and in order, its last row has terminated or truncated set and no other
+    row has, so ``discounted_returns(rewards, terminated | truncated, gamma)`` is each step's
     reward-to-go (Chapter 3). Sub-env i contributes a fixed share of the episodes (env 0's
-    first), so short episodes are not over-represented. ``envs`` is a started VectorEnv
-    (episodes running when the call starts are not kept, and the env runs on in chunks of
-    32 steps, so a few steps past the last kept episode are dropped too) or an env id, for
-    which make_vec_env(envs, min(episodes, 8), seed) is built.
+    first), so short episodes are not over-represented.
+
+    Parameters
+    ----------
+    envs : gymnasium.vector.VectorEnv or str
+        A started VectorEnv (episodes running when the call starts are not kept, and the env
+        runs on in chunks of 32 steps, so a few steps past the last kept episode are dropped
+        too) or an env id, for which ``make_vec_env(envs, min(episodes, 8), seed)`` is built.
+    policy : torch.nn.Module
+        As in :func:`collect`.
+    episodes : int >= 1
+        Number of episodes.
+    value_fn : torch.nn.Module or None
+        As in :func:`collect`.
+    seed : int
+        Used only when ``envs`` is an id.
+
+    Returns
+    -------
+    Batch
     """
     episodes = check_positive_int("episodes", episodes)
     if isinstance(envs, str):
@@ -202,10 +272,25 @@ def collect_episodes(envs, policy, episodes: int, *, value_fn=None, seed: int = 
 
 
 def evaluate(policy, env_id: str, *, episodes: int = 10, seed: int = 0, deterministic=True):
-    """R(tau) of ``episodes`` episodes, numpy (episodes,): one episode per sub-env.
+    r""":math:`R(\tau)` of ``episodes`` episodes: one episode per sub-env.
 
-    ``deterministic`` acts with ``dist.mode`` (argmax / Gaussian mean), otherwise samples
-    with a torch RNG seeded by ``seed`` (the global RNG is left as it was).
+    Parameters
+    ----------
+    policy : torch.nn.Module
+        As in :func:`collect`.
+    env_id : str
+        The environment, built with :func:`make_vec_env` (``num_envs=episodes``, ``seed``).
+    episodes : int >= 1
+        Number of episodes.
+    seed : int
+        Seed of the environments and of the torch RNG used when sampling.
+    deterministic : bool
+        Act with ``dist.mode`` (argmax / Gaussian mean), otherwise sample with a torch RNG
+        seeded by ``seed`` (the global RNG is left as it was).
+
+    Returns
+    -------
+    returns : numpy.ndarray, shape (episodes,)
     """
     episodes = check_positive_int("episodes", episodes)
     envs = make_vec_env(env_id, num_envs=episodes, seed=seed)

@@ -41,15 +41,34 @@ def run_seeds(
     processes: int | None = None,
     **kwargs: Any,
 ) -> list[Any]:
-    """Return ``[fn(seed=s, **kwargs) for s in seeds]``, in the order of ``seeds``.
+    r"""Return ``[fn(seed=s, **kwargs) for s in seeds]``, in the order of ``seeds``.
 
-    ``processes`` worker processes run seeds side by side (default: one per core,
-    at most one per seed; ``processes=1`` runs in this process). Results are the same
-    as a sequential run because each seed seeds everything it uses. Workers are
-    forked, so ``fn`` may be any function, lambda or closure defined in a notebook;
-    only the results travel back by pickling. A ``progress`` keyword,
-    if ``fn`` takes one, should be False when running in parallel, since several bars
-    would overwrite each other.
+    Results are the same as a sequential run because each seed seeds everything it uses. Workers are
+    forked, so ``fn`` may be any function, lambda or closure defined in a notebook; only the results
+    travel back by pickling.
+
+    Parameters
+    ----------
+    fn : callable
+        Called as ``fn(seed=s, **kwargs)``.
+    seeds : sequence of int
+        Distinct seeds, one run each.
+    processes : int, optional
+        Worker processes that run seeds side by side; default one per core, at most one per seed.
+        ``processes=1`` runs in this process.
+    **kwargs
+        Passed to every call. A ``progress`` keyword, if ``fn`` takes one, should be False when
+        running in parallel, since several bars would overwrite each other.
+
+    Returns
+    -------
+    results : list
+        One result per seed.
+
+    Raises
+    ------
+    ValueError
+        When ``seeds`` is empty or repeats a seed, or ``processes`` is not a positive integer.
     """
     seeds = list(seeds)
     if not seeds:
@@ -76,11 +95,19 @@ SEED_OFFSET_VARIABLE = "PGKIT_SEED_OFFSET"
 
 
 def seed_offset() -> int:
-    """The offset added to every seed the book uses: ``$PGKIT_SEED_OFFSET``, default 0.
+    r"""The offset added to every seed the book uses: ``$PGKIT_SEED_OFFSET``, default 0.
 
-    ``make claims`` re-runs every chapter with ``PGKIT_SEED_OFFSET=1000``, so each checked
-    claim is tested on seeds it was not written with. Raises ValueError when the variable
-    is set to anything but a non-negative integer.
+    ``make claims`` re-runs every chapter with ``PGKIT_SEED_OFFSET=1000``, so each checked claim is
+    tested on seeds it was not written with.
+
+    Returns
+    -------
+    offset : int
+
+    Raises
+    ------
+    ValueError
+        When the variable is set to anything but a non-negative integer.
     """
     text = os.environ.get(SEED_OFFSET_VARIABLE, "").strip()
     if not text:
@@ -98,11 +125,20 @@ def seed_offset() -> int:
 
 
 def book_seed(base: int) -> int:
-    """Return ``base + seed_offset()``: the one way a chapter turns a seed it names into a seed.
+    r"""Return ``base + seed_offset()``: the one way a chapter turns a seed it names into a seed.
 
     Chapters write ``book_seed(0)``, ``book_seed(1)``, ... wherever they seed a generator, an
-    environment or a training run, so that changing ``PGKIT_SEED_OFFSET`` changes every
-    random draw in the book at once while a default run stays as printed.
+    environment or a training run, so that changing ``PGKIT_SEED_OFFSET`` changes every random draw
+    in the book at once while a default run stays as printed.
+
+    Parameters
+    ----------
+    base : int, at least 0
+        The seed the chapter names.
+
+    Returns
+    -------
+    seed : int
     """
     if isinstance(base, bool) or not isinstance(base, int | np.integer) or base < 0:
         raise ValueError(f"seed base must be a non-negative integer, got {base!r}")
@@ -110,7 +146,19 @@ def book_seed(base: int) -> int:
 
 
 def book_seeds(n: int, start: int = 0) -> list[int]:
-    """Return ``[book_seed(start), ..., book_seed(start + n - 1)]``: n experiment seeds."""
+    r"""Return ``[book_seed(start), ..., book_seed(start + n - 1)]``: n experiment seeds.
+
+    Parameters
+    ----------
+    n : int, at least 1
+        Number of seeds.
+    start : int, at least 0, default 0
+        The first base seed.
+
+    Returns
+    -------
+    seeds : list of int
+    """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"n must be a positive integer number of seeds, got {n!r}")
     if isinstance(start, bool) or not isinstance(start, int | np.integer):

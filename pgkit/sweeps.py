@@ -14,7 +14,7 @@ Backends run the same jobs and give bitwise identical results on one machine, be
 every job seeds everything it uses and trains with one torch thread:
 
 - ``"local"`` (default): worker processes of the standard library's
-  :class:`concurrent.futures.ProcessPoolExecutor`, one per core unless ``workers`` says
+  ``concurrent.futures.ProcessPoolExecutor``, one per core unless ``workers`` says
   otherwise (``workers=1`` runs the jobs in this process). Workers are forked from a clean
   server process that has imported torch and pgkit once (``forkserver`` where the platform
   has it, else ``spawn``), so they start in milliseconds and share no state with the caller;
@@ -27,7 +27,7 @@ every job seeds everything it uses and trains with one torch thread:
 
 Jobs of different algorithms run together with :func:`run_jobs`
 (``run_jobs(make_jobs("ppo", ...) + make_jobs("a2c", ...), out=...)``), and
-:func:`as_history` turns a record's history back into numpy arrays for pgkit.plotting.
+:func:`as_history` turns a record's history back into numpy arrays for :mod:`pgkit.plotting`.
 """
 
 from __future__ import annotations
@@ -72,9 +72,22 @@ SUMMARY = "summary.csv"
 class Job:
     """One training run of a sweep: ``algo(env_id, total_steps=..., seed=..., **settings)``.
 
-    ``algo`` names a function of :mod:`pgkit.algos` (``"ppo"``) or any importable training
-    function as ``"module:function"``, which must return a ``TrainResult``-like object
-    with ``policy``, ``history`` and ``config``. ``settings`` are sorted (name, value) pairs.
+    Parameters
+    ----------
+    algo : str
+        A function of :mod:`pgkit.algos` (``"ppo"``) or any importable training function as
+        ``"module:function"``, which must return a ``TrainResult``-like object with
+        ``policy``, ``history`` and ``config``.
+    env_id : str
+        The environment.
+    total_steps : int
+        Environment steps of training.
+    settings : tuple of (str, value) pairs
+        Further keywords of ``algo``, sorted by name.
+    seed : int
+        The run's seed.
+    eval_episodes : int
+        Episodes of the greedy evaluation after training.
     """
 
     algo: str
@@ -96,7 +109,7 @@ class Job:
 
     @property
     def id(self) -> str:
-        """Readable and stable: the settings and seed, then a hash of the whole job."""
+        """A readable and stable name, the settings and seed, then a hash of the whole job."""
         digest = hashlib.sha256(json.dumps(self.spec(), sort_keys=True).encode()).hexdigest()
         words = [self.algo, *(f"{k}={v}" for k, v in self.settings), f"seed={self.seed}"]
         readable = re.sub(r"[^A-Za-z0-9_.=+-]+", "_", "_".join(words))[:80]
@@ -112,10 +125,27 @@ def make_jobs(
     seeds: int | Sequence[int] = 3,
     eval_episodes: int = 10,
 ) -> list[Job]:
-    """Every combination of the ``grid`` values, times every seed, as a list of jobs.
+    r"""Every combination of the ``grid`` values, times every seed, as a list of jobs.
 
-    ``grid`` maps a keyword of ``algo`` to the values to try (``{"gamma": [0.9, 0.99]}``);
-    ``seeds`` is a number n (seeds 0 .. n-1) or the seeds themselves.
+    Parameters
+    ----------
+    algo, env_id, total_steps, eval_episodes
+        As for :class:`Job`.
+    grid : mapping of str to sequence, optional
+        A keyword of ``algo`` to the values to try (``{"gamma": [0.9, 0.99]}``); it cannot
+        set ``env_id``, ``total_steps``, ``seed`` or ``progress``.
+    seeds : int or sequence of int
+        A number :math:`n` (seeds :math:`0, \dots, n-1`) or the seeds themselves (distinct,
+        non-negative).
+
+    Returns
+    -------
+    list of Job
+
+    Raises
+    ------
+    ValueError
+        When ``algo`` names no training function, or ``grid`` or ``seeds`` is malformed.
     """
     if not isinstance(algo, str) or not algo:
         raise TypeError(f"algo must name a training function, e.g. 'ppo', got {algo!r}")
@@ -160,6 +190,18 @@ def run_sweep(
     """Run every job of the sweep that has not finished yet; return ``{job id: record}``.
 
     The jobs are :func:`make_jobs` of the arguments, run by :func:`run_jobs`.
+
+    Parameters
+    ----------
+    algo, env_id, total_steps, grid, seeds, eval_episodes
+        As for :func:`make_jobs`.
+    out, backend, workers, address, progress
+        As for :func:`run_jobs`.
+
+    Returns
+    -------
+    dict of str to dict
+        As for :func:`run_jobs`.
     """
     jobs = make_jobs(
         algo, env_id, total_steps=total_steps, grid=grid, seeds=seeds, eval_episodes=eval_episodes
@@ -180,13 +222,32 @@ def run_jobs(
 ) -> dict[str, dict[str, Any]]:
     """Run every job in ``jobs`` that has not finished yet; return ``{job id: record}``.
 
-    In the order of ``jobs`` as far as the workers allow, so put the longest first. Records
-    of finished jobs are read back from ``out``; a record holds ``history`` (lists, NaN as
-    None; :func:`as_history` makes arrays of it), ``final_return`` (mean greedy return over
-    ``eval_episodes`` episodes), ``wall_time``, ``config``, ``versions`` and ``run``, the
-    folder under ``out`` with the trained networks (:func:`pgkit.checkpoints.load_run`).
-    Jobs that failed are in the returned dict with ``"error"`` and ``"traceback"``
-    instead, and run again next time.
+    Parameters
+    ----------
+    jobs : sequence of Job
+        Run in this order as far as the workers allow, so put the longest first; no job
+        twice.
+    out : str or Path
+        The sweep folder (see :mod:`pgkit.sweeps`).
+    backend : {"local", "ray"}
+        Where the jobs run.
+    workers : int, optional
+        Worker processes (``1`` runs the jobs in this process), or the CPUs of a Ray
+        instance started for the sweep; one per core by default.
+    address : str, optional
+        ``"HOST:PORT"`` of a running Ray cluster (``backend="ray"`` only).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    records : dict of str to dict
+        Records of finished jobs are read back from ``out``; a record holds ``history``
+        (lists, NaN as None; :func:`as_history` makes arrays of it), ``final_return`` (mean
+        greedy return over ``eval_episodes`` episodes), ``wall_time``, ``config``,
+        ``versions`` and ``run``, the folder under ``out`` with the trained networks
+        (:func:`pgkit.checkpoints.load_run`). Jobs that failed are in the returned dict with
+        ``"error"`` and ``"traceback"`` instead, and run again next time.
     """
     jobs = list(jobs)
     if not all(isinstance(job, Job) for job in jobs):
@@ -240,8 +301,18 @@ def _training_function(algo: str) -> Callable[..., Any]:
 def run_job(job: Job, out: Path | None = None) -> dict[str, Any]:
     """Train and evaluate one job; return its record (an error record if it raised).
 
-    With ``out``, the trained networks are saved to ``out/runs/<id>`` first, so a record
-    never names a run that is not there.
+    Parameters
+    ----------
+    job : Job
+        The job to run.
+    out : Path, optional
+        With ``out``, the trained networks are saved to ``out/runs/<id>`` first, so a record
+        never names a run that is not there.
+
+    Returns
+    -------
+    dict
+        The job's record, as described in :func:`run_jobs`.
     """
     import gymnasium
     import numpy as np
@@ -429,7 +500,22 @@ def _finished(folder: Path, job: Job) -> dict[str, Any] | None:
 
 
 def as_history(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A job record's history as numpy float arrays (None back to NaN), for pgkit.plotting."""
+    """A job record's history as numpy float arrays (None back to NaN), for :mod:`pgkit.plotting`.
+
+    Parameters
+    ----------
+    record : mapping
+        A finished job's record, as :func:`run_jobs` and :func:`load_results` return it.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        When ``record`` has no history (a job that failed).
+    """
     import numpy as np
 
     if "history" not in record:
@@ -444,7 +530,24 @@ def as_history(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_results(out: str | Path) -> list[dict[str, Any]]:
-    """Every finished job record in the sweep folder ``out``, sorted by job id."""
+    """Every finished job record in the sweep folder ``out``, sorted by job id.
+
+    Parameters
+    ----------
+    out : str or Path
+        A folder written by a sweep.
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``out`` has no ``jobs`` folder.
+    ValueError
+        When a job file is not valid JSON (delete it to rerun that job).
+    """
     folder = Path(out) / JOBS
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} not found: is {out} a folder written by a sweep?")
@@ -465,6 +568,18 @@ def write_tables(out: str | Path, jobs: Sequence[Job] | None = None) -> tuple[Pa
     Both cover every finished job in ``out`` (only those of ``jobs``, if given), one column
     per setting any of them has (empty where a job does not set it), after ``algo`` and
     ``env_id``, so rows of different algorithms or environments are told apart.
+
+    Parameters
+    ----------
+    out : str or Path
+        The sweep folder.
+    jobs : sequence of Job, optional
+        The jobs to cover; every finished job by default.
+
+    Returns
+    -------
+    results, summary : Path
+        The two tables.
     """
     out = Path(out)
     records = load_results(out)
@@ -508,10 +623,26 @@ def sweep_report(out: str | Path) -> list[Path]:
 
     The heat map shows the mean over seeds of the final greedy return over the first two
     grid axes (the mean over any further axes); the learning curves show, for every
-    setting, the mean training return over seeds with a 95% band (pgkit.plotting). Where the
-    folder holds jobs of several algorithms (several :func:`run_jobs` calls or command-line
-    sweeps into one folder), their settings are not one grid, so the heat map has one row
-    per algorithm and setting instead: no cell or curve mixes two algorithms or two settings.
+    setting, the mean training return over seeds with a 95% band (:mod:`pgkit.plotting`).
+    Where the folder holds jobs of several algorithms (several :func:`run_jobs` calls or
+    command-line sweeps into one folder), their settings are not one grid, so the heat map
+    has one row per algorithm and setting instead: no cell or curve mixes two algorithms or
+    two settings.
+
+    Parameters
+    ----------
+    out : str or Path
+        The sweep folder.
+
+    Returns
+    -------
+    list of Path
+        The figures written (no heat map where no setting varies).
+
+    Raises
+    ------
+    ValueError
+        When ``out`` holds no finished job yet.
     """
     import matplotlib.pyplot as plt
 

@@ -1,10 +1,12 @@
-"""Tabular temporal-difference prediction: learning V(s) of a fixed policy from episodes (Chapter 6).
+r"""Tabular temporal-difference prediction: learning :math:`V(s)` of a fixed policy from episodes (Chapter 6).
 
-A value table is a float array ``values`` with one entry per state, ``values[s] = V(s)``; N
-independent tables (runs, or one per step size) are stacked as ``(N, S)``. Episodes are stored
-time-major and padded: ``states`` ``(T + 1,)`` or ``(T + 1, N)`` holds s_0 .. s_T, ``rewards``
-``(T,)`` or ``(T, N)`` holds r_0 .. r_{T-1} (r_t follows the step from s_t), and ``lengths[i]``
-says where column i's episode ends: s_{lengths[i]} is terminal and entries after it are padding.
+A value table is a float array ``values`` with one entry per state, ``values[s]`` being
+:math:`V(s)`; N independent tables (runs, or one per step size) are stacked as ``(N, S)``.
+Episodes are stored time-major and padded: ``states``, shape ``(T + 1,)`` or ``(T + 1, N)``,
+holds :math:`s_0, \dots, s_T`; ``rewards``, shape ``(T,)`` or ``(T, N)``, holds
+:math:`r_0, \dots, r_{T-1}` (:math:`r_t` follows the step from :math:`s_t`); and ``lengths[i]``
+says where column i's episode ends: :math:`s_{L_i}` with :math:`L_i` = ``lengths[i]`` is terminal
+and the entries after it are padding.
 """
 
 from __future__ import annotations
@@ -111,26 +113,52 @@ def n_step_td_episode(
     alpha: Any,
     lengths: Any = None,
 ) -> np.ndarray:
-    """Tabular n-step TD prediction over one episode, updating V online (Chapter 6).
+    r"""Tabular n-step TD prediction over one episode, updating :math:`V` online (Chapter 6).
 
-    For tau = 0, 1, ..., L - 1 in order (L = the episode's length), with the table as updated so
-    far,
+    For :math:`\tau = 0, 1, \dots, L - 1` in order (:math:`L` the episode's length), with the table
+    as updated so far,
 
-        G^(n)_tau = sum_{k=0}^{m-1} gamma^k r_{tau+k} + [tau + n < L] gamma^n V(s_{tau+n}),
-        m = min(n, L - tau),
-        V(s_tau) <- V(s_tau) + alpha (G^(n)_tau - V(s_tau)).
+    .. math::
 
-    This is the online algorithm of Sutton and Barto (2018, section 7.1): the update of s_tau
-    happens once r_{tau+n-1} is seen, so later targets read the values it changed. n = 1 is
-    TD(0); n >= L is the constant-alpha Monte Carlo update. Terminal states are never updated and
-    never bootstrapped from (the target stops at the episode's end).
+        \begin{aligned}
+        G^{(n)}_\tau &= \sum_{k=0}^{m-1} \gamma^k r_{\tau+k} + [\tau + n < L]\, \gamma^n V(s_{\tau+n}),
+        \qquad m = \min(n, L - \tau), \\
+        V(s_\tau) &\leftarrow V(s_\tau) + \alpha \big(G^{(n)}_\tau - V(s_\tau)\big).
+        \end{aligned}
 
-    values: (S,) table, or (N, S) for N independent runs; not modified.
-    states: (T + 1,) or (T + 1, N) integer indices into the table, s_0 .. s_T.
-    rewards: (T,) or (T, N).
-    gamma, alpha in [0, 1]; alpha may also be an (N,) array, one step size per run.
-    n >= 1. lengths: None (every episode lasts T steps), or one integer per run in 1 .. T.
-    Returns the updated table as a new float64 array shaped like ``values``.
+    This is the online algorithm of Sutton and Barto (2018, section 7.1): the update of
+    :math:`s_\tau` happens once :math:`r_{\tau+n-1}` is seen, so later targets read the values it
+    changed. :math:`n = 1` is TD(0); :math:`n \ge L` is the constant-:math:`\alpha` Monte Carlo
+    update. Terminal states are never updated and never bootstrapped from (the target stops at the
+    episode's end).
+
+    Parameters
+    ----------
+    values : array_like, shape (S,) or (N, S)
+        The value table, or N stacked tables for N independent runs; not modified.
+    states : array_like of int, shape (T + 1,) or (T + 1, N)
+        Indices into the table, :math:`s_0, \dots, s_T`.
+    rewards : array_like, shape (T,) or (T, N)
+        :math:`r_0, \dots, r_{T-1}`.
+    gamma : float in [0, 1]
+        Discount :math:`\gamma`.
+    n : int, at least 1
+        Number of rewards in each target.
+    alpha : float in [0, 1], or array_like of shape (N,)
+        Step size :math:`\alpha`, one for every run or one per run.
+    lengths : None, int, or array_like of int, shape (N,)
+        Each episode's length in ``1 .. T``; None means every episode lasts T steps.
+
+    Returns
+    -------
+    values : numpy.ndarray of float64, shaped like ``values``
+        The updated table, a new array.
+
+    Raises
+    ------
+    ValueError, TypeError
+        When shapes do not match, a state is outside the table, or a length, ``gamma``, ``n`` or
+        ``alpha`` is out of range.
     """
     gamma = check_unit_interval("gamma", gamma)
     n = check_positive_int("n", n)
@@ -165,16 +193,35 @@ def n_step_td_episode(
 
 
 def tabular_episodes(env: Any, episodes: int, seed: int) -> tuple[np.ndarray, ...]:
-    """Play ``episodes`` episodes of an environment with integer states and a single action
-    (Chapter 6's ``pgkit/Driving-v0`` and ``pgkit/RandomWalk-v0``), padded for n_step_td_episode.
+    r"""Play episodes of an environment with integer states and a single action, padded for :func:`n_step_td_episode` (Chapter 6).
 
-    env: a gymnasium id (the ``pgkit/`` ids are registered on import) or an environment instance.
-    It is reset with ``seed`` once and then continues its own random stream, so episode i of
-    ``episodes = 10`` is the same as episode i of ``episodes = 100``.
-    Returns ``(states, rewards, lengths)``: states (T + 1, E) int64 with s_0 .. s_L followed by
-    the terminal state repeated, rewards (T, E) float64 padded with zeros, lengths (E,) int64;
-    T is the longest episode's length. Episodes must terminate: a truncated one raises
-    ValueError, because a padded episode cannot say it was cut off.
+    Made for Chapter 6's ``pgkit/Driving-v0`` and ``pgkit/RandomWalk-v0``. The environment is reset
+    with ``seed`` once and then continues its own random stream, so episode i of ``episodes = 10`` is
+    the same as episode i of ``episodes = 100``.
+
+    Parameters
+    ----------
+    env : str or gymnasium.Env
+        A gymnasium id (the ``pgkit/`` ids are registered on import) or an environment instance.
+    episodes : int, at least 1
+        Number of episodes E.
+    seed : int
+        Seed of the one reset.
+
+    Returns
+    -------
+    states : numpy.ndarray of int64, shape (T + 1, E)
+        :math:`s_0, \dots, s_L` followed by the terminal state repeated.
+    rewards : numpy.ndarray of float64, shape (T, E)
+        Padded with zeros.
+    lengths : numpy.ndarray of int64, shape (E,)
+        Each episode's length :math:`L`; T is the longest.
+
+    Raises
+    ------
+    ValueError
+        When the states are not integers, there is more than one action, or an episode is
+        truncated (a padded episode cannot say it was cut off): episodes must terminate.
     """
     import gymnasium
 

@@ -7,11 +7,13 @@ the new one is a quadratic form in the parameter change :math:`\Delta`,
 
 .. math::
 
+    \begin{aligned}
     \mathrm{KL}\big(\pi_{\theta} \,\|\, \pi_{\theta + \Delta}\big)
     &\approx \tfrac12\, \Delta^\top F(\theta)\, \Delta,
     \\
     F(\theta) &= \mathbb{E}\big[\nabla_\theta \log\pi_\theta(a \mid s)\,
                                 \nabla_\theta \log\pi_\theta(a \mid s)^\top\big],
+    \end{aligned}
 
 with :math:`F` the Fisher information matrix. Maximising the linearised objective
 :math:`g^\top \Delta` subject to :math:`\tfrac12 \Delta^\top F \Delta \le \delta` gives the
@@ -34,7 +36,7 @@ This module holds
 * :func:`backtracking_line_search`: TRPO's safeguard, which shrinks the step until the exact
   KL is within :math:`\delta` and the surrogate objective actually improves.
 
-All vectors are flat 1-D tensors; :func:`torch.nn.utils.parameters_to_vector` turns a
+All vectors are flat 1-D tensors; ``torch.nn.utils.parameters_to_vector`` turns a
 network's parameters into one.
 """
 
@@ -99,12 +101,23 @@ def categorical_fisher(probs: torch.Tensor) -> torch.Tensor:
     :math:`F \mathbf 1 = 0`. Natural-gradient code therefore solves :math:`F x = g` with
     :func:`conjugate_gradient` (or a pseudo-inverse) rather than inverting :math:`F`.
 
-    Args:
-        probs: action probabilities :math:`\pi`, shape ``(K,)`` for one state or ``(B, K)``
-            for a batch of states; each row non-negative and summing to 1.
+    Parameters
+    ----------
+    probs : torch.Tensor, shape (K,) or (B, K)
+        Action probabilities :math:`\pi`, for one state or a batch of states; each row
+        non-negative and summing to 1, with :math:`K \ge 2`.
 
-    Returns:
-        ``(K, K)`` or ``(B, K, K)``.
+    Returns
+    -------
+    torch.Tensor, shape (K, K) or (B, K, K)
+        :math:`F`.
+
+    Raises
+    ------
+    TypeError
+        When ``probs`` is not a floating-point tensor.
+    ValueError
+        When its shape is wrong or its rows are not probabilities.
     """
     if not isinstance(probs, torch.Tensor) or not probs.is_floating_point():
         raise TypeError("probs must be a floating-point torch.Tensor of shape (K,) or (B, K)")
@@ -130,14 +143,27 @@ def conjugate_gradient(
     in its range (the softmax Fisher matrix and its gradient), it converges to the
     minimum-norm solution.
 
-    Args:
-        matvec: function returning :math:`A v` for a vector ``v`` of shape ``(P,)``.
-        b: right-hand side, shape ``(P,)``.
-        iters: maximum number of iterations (>= 1).
-        tol: stop once the squared residual norm :math:`\|b - A x\|^2` falls below this.
+    Parameters
+    ----------
+    matvec : callable
+        Returns :math:`A v` for a vector ``v`` of shape ``(P,)``.
+    b : torch.Tensor, shape (P,)
+        The right-hand side.
+    iters : int
+        Maximum number of iterations (>= 1).
+    tol : float
+        Stop once the squared residual norm :math:`\|b - A x\|^2` falls below this.
 
-    Returns:
-        ``x``, shape ``(P,)``, detached.
+    Returns
+    -------
+    x : torch.Tensor, shape (P,)
+        Detached.
+
+    Raises
+    ------
+    ValueError
+        When ``matvec`` returns the wrong shape or is not positive definite along a search
+        direction (add damping).
     """
     check_callable("matvec", matvec)
     b = _check_vector("b", b).detach()
@@ -194,12 +220,23 @@ def fisher_vector_product(
 
         F v = \nabla_\theta \big( (\nabla_\theta \mathrm{KL})^\top v \big),
 
-    two backward passes and no :math:`P \times P` matrix. ``damping`` :math:`\lambda \ge 0`
-    adds :math:`\lambda v`, keeping conjugate gradient stable where :math:`F` is nearly singular.
+    two backward passes and no :math:`P \times P` matrix.
 
-    Returns:
-        A function from a flat vector ``(P,)`` to a flat vector ``(P,)`` (detached), with P the
-        total number of parameters, in the order of ``params``.
+    Parameters
+    ----------
+    kl_fn : callable
+        Called with no arguments; returns that mean KL as a scalar tensor.
+    params : iterable of torch.Tensor
+        The policy's parameters :math:`\theta`.
+    damping : float
+        :math:`\lambda \ge 0`; adds :math:`\lambda v`, keeping conjugate gradient stable where
+        :math:`F` is nearly singular.
+
+    Returns
+    -------
+    callable
+        A function from a flat vector ``(P,)`` to a flat vector ``(P,)`` (detached), with
+        :math:`P` the total number of parameters, in the order of ``params``.
     """
     check_callable("kl_fn", kl_fn)
     params = as_tensor_list("params", params)
@@ -234,10 +271,25 @@ def kl_step_scale(direction: torch.Tensor, fisher_direction: torch.Tensor, max_k
         \quad\Longrightarrow\quad
         \beta = \sqrt{\frac{2\delta}{d^\top F d}} .
 
-    Args:
-        direction: :math:`d`, shape ``(P,)``.
-        fisher_direction: :math:`F d`, shape ``(P,)``.
-        max_kl: :math:`\delta > 0`.
+    Parameters
+    ----------
+    direction : torch.Tensor, shape (P,)
+        :math:`d`.
+    fisher_direction : torch.Tensor, shape (P,)
+        :math:`F d`.
+    max_kl : float
+        :math:`\delta > 0`.
+
+    Returns
+    -------
+    float
+        :math:`\beta`.
+
+    Raises
+    ------
+    ValueError
+        When the shapes differ, or when :math:`d^\top F d \le 0`: the direction does not change
+        the policy.
     """
     direction = _check_vector("direction", direction)
     fisher_direction = _check_vector("fisher_direction", fisher_direction)
@@ -267,14 +319,21 @@ def natural_step(
 
     with :math:`x` from ``cg_iters`` steps of :func:`conjugate_gradient`.
 
-    Args:
-        grad: :math:`g`, the gradient of the objective to *maximise*, shape ``(P,)``.
-        fvp: :math:`v \mapsto F v` (e.g. from :func:`fisher_vector_product`, or ``F @ v``).
-        max_kl: :math:`\delta > 0`.
-        cg_iters: conjugate-gradient iterations.
+    Parameters
+    ----------
+    grad : torch.Tensor, shape (P,)
+        :math:`g`, the gradient of the objective to *maximise*.
+    fvp : callable
+        :math:`v \mapsto F v` (e.g. from :func:`fisher_vector_product`, or ``F @ v``).
+    max_kl : float
+        :math:`\delta > 0`.
+    cg_iters : int
+        Conjugate-gradient iterations.
 
-    Returns:
-        :math:`\Delta`, shape ``(P,)``: add it to the parameters (zeros if ``grad`` is zero).
+    Returns
+    -------
+    torch.Tensor, shape (P,)
+        :math:`\Delta`: add it to the parameters (zeros if ``grad`` is zero).
     """
     grad = _check_vector("grad", grad)
     check_callable("fvp", fvp)
@@ -290,9 +349,18 @@ def natural_step(
 class LineSearchResult:
     """Outcome of :func:`backtracking_line_search`.
 
-    step: the accepted step (zeros if none was accepted); fraction: the factor it was scaled
-    by (0.0 if rejected); improvement and kl: the surrogate gain and exact KL at the accepted
-    step; backtracks: how many times the step was halved (or shrunk) before acceptance.
+    Its ``accepted`` property is True when a step was accepted (``fraction > 0``).
+
+    Parameters
+    ----------
+    step : torch.Tensor, shape (P,)
+        The accepted step (zeros if none was accepted).
+    fraction : float
+        The factor it was scaled by (0.0 if rejected).
+    improvement, kl : float
+        The surrogate gain and exact KL at the accepted step.
+    backtracks : int
+        How many times the step was halved (or shrunk) before acceptance.
     """
 
     step: torch.Tensor
@@ -321,18 +389,25 @@ def backtracking_line_search(
     :math:`1, s, s^2, \dots` of ``step`` and accept the first one whose exact KL is at most
     ``max_kl`` and whose surrogate improvement is positive.
 
-    Args:
-        evaluate: maps a candidate step ``(P,)`` to ``(improvement, kl)``: the change of the
-            surrogate objective and the mean :math:`\mathrm{KL}(\pi_\text{old} \| \pi_\text{new})`
-            if the parameters moved by that step (the caller restores its parameters).
-        step: the full proposed step, shape ``(P,)``.
-        max_kl: :math:`\delta > 0`.
-        shrink: factor :math:`s \in (0, 1)` applied after each rejection.
-        max_backtracks: number of fractions tried after the full step.
+    Parameters
+    ----------
+    evaluate : callable
+        Maps a candidate step ``(P,)`` to ``(improvement, kl)``: the change of the surrogate
+        objective and the mean :math:`\mathrm{KL}(\pi_\text{old} \,\|\, \pi_\text{new})` if the
+        parameters moved by that step (the caller restores its parameters).
+    step : torch.Tensor, shape (P,)
+        The full proposed step.
+    max_kl : float
+        :math:`\delta > 0`.
+    shrink : float
+        Factor :math:`s \in (0, 1)` applied after each rejection.
+    max_backtracks : int
+        Number of fractions tried after the full step.
 
-    Returns:
-        A :class:`LineSearchResult`; ``accepted`` is False (and the step zero) if no fraction
-        passed.
+    Returns
+    -------
+    LineSearchResult
+        ``accepted`` is False (and the step zero) if no fraction passed.
     """
     check_callable("evaluate", evaluate)
     step = _check_vector("step", step).detach()

@@ -51,25 +51,37 @@ def episode_gradients(
         \hat g_i = \sum_{t \in \tau_i} \Psi_t\, \nabla_\theta \log \pi_\theta(a_t \mid s_t),
         \qquad i = 1, \dots, E,
 
-    where episode :math:`\tau_i` is a run of consecutive rows of one column of the time-major
-    batch that ends where ``dones`` is set or where the data ends. The weights :math:`\Psi_t`
-    (returns, reward-to-go, advantages) are constants. Summing the rows gives the gradient of
+    where episode :math:`\tau_i` is a run of consecutive rows of one column of the time-major batch
+    that ends where ``dones`` is set or where the data ends. The weights :math:`\Psi_t` (returns,
+    reward-to-go, advantages) are constants. Summing the rows gives the gradient of
     :math:`\sum_t \Psi_t \log\pi_\theta(a_t \mid s_t)`; averaging them gives the batch estimate
     :math:`\hat g = \frac1E \sum_i \hat g_i` of :math:`\nabla_\theta J`.
 
-    Args:
-        log_probs: :math:`\log\pi_\theta(a_t \mid s_t)`, time-major ``(T,)`` or ``(T, N)``,
-            differentiable with respect to ``params``.
-        weights: :math:`\Psi_t`, same shape (tensor or numpy array; detached).
-        dones: ``True`` where step :math:`t` ends its episode (``terminated | truncated``),
-            same shape.
-        params: the parameters to differentiate, e.g. ``policy.parameters()``; their order
-            sets the layout of each row, as in :func:`pgkit.estimators.flat_grad`.
-        retain_graph: keep the graph of ``log_probs``, to call again with other weights.
+    Parameters
+    ----------
+    log_probs : torch.Tensor, shape (T,) or (T, N)
+        :math:`\log\pi_\theta(a_t \mid s_t)`, time-major, differentiable with respect to ``params``.
+    weights : torch.Tensor or array_like, same shape
+        :math:`\Psi_t`; detached.
+    dones : array_like of bool, same shape
+        True where step :math:`t` ends its episode (``terminated | truncated``).
+    params : iterable of torch.Tensor
+        The parameters to differentiate, such as ``policy.parameters()``; their order sets the
+        layout of each row, as in :func:`pgkit.estimators.flat_grad`.
+    retain_graph : bool, default False
+        Keep the graph of ``log_probs``, to call again with other weights.
 
-    Returns:
-        Tensor ``(E, P)``, :math:`P = \sum_j \text{numel}(\theta_j)`; episodes ordered by column,
-        then by time. Parameters that ``log_probs`` does not depend on get zero columns.
+    Returns
+    -------
+    gradients : torch.Tensor, shape (E, P)
+        :math:`P = \sum_j \operatorname{numel}(\theta_j)`; episodes ordered by column, then by time.
+        Parameters that ``log_probs`` does not depend on get zero columns.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``log_probs`` is not a floating tensor that requires grad, shapes differ, an input is
+        not finite, or a parameter does not require grad.
     """
     if not isinstance(log_probs, torch.Tensor) or not log_probs.is_floating_point():
         raise TypeError(

@@ -58,6 +58,23 @@ def stub_source(solution: str, label: str) -> str:
     the solution's checker calls, each turned into a check that stops the notebook with a
     clear message while the function is unsolved. The rest of the solution (the worked
     answer) is left for the reader.
+
+    Parameters
+    ----------
+    solution : str
+        The source of the solution code cell.
+    label : str
+        The exercise's label, named in the stub's messages.
+
+    Returns
+    -------
+    str
+        The stub cell's source.
+
+    Raises
+    ------
+    ValueError
+        When the solution defines no function or calls no ``check_`` function.
     """
     tree = ast.parse(solution)
     lines = [f"# Exercise {label}: implement the function below, then run this cell."]
@@ -98,7 +115,26 @@ def stub_source(solution: str, label: str) -> str:
 
 
 def workbook_cells(notebook: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Turn a chapter's cells into workbook cells; also return ``{label: solution source}``."""
+    """Turn a chapter's cells into workbook cells; also return ``{label: solution source}``.
+
+    Parameters
+    ----------
+    notebook : dict
+        The chapter notebook, as read from its JSON.
+
+    Returns
+    -------
+    cells : list of dict
+        The workbook's cells: prose without the solutions, each solution code cell replaced
+        by its :func:`stub_source`.
+    solutions : dict
+        ``{label: solution source}``.
+
+    Raises
+    ------
+    ValueError
+        When an exercise has more than one solution code cell.
+    """
     cells: list[dict[str, Any]] = []
     solutions: dict[str, str] = {}
     label = None
@@ -151,12 +187,30 @@ def write_workbook(
 ) -> dict[str, list[Path]]:
     """Write a workbook copy of every chapter notebook into ``out``.
 
-    Returns ``{"written": [...], "kept": [...], "unreadable": [...]}``: notebooks
-    (re)generated; notebooks left alone because the reader changed them in any way
-    (sources, outputs, tags), unless ``force``; and files in ``out`` that are not
-    readable notebooks, which are never overwritten, even with ``force``. Each notebook is
-    written to a temporary file and renamed into place, so an interruption never leaves a
-    half-written one.
+    Each notebook is written to a temporary file and renamed into place, so an interruption
+    never leaves a half-written one.
+
+    Parameters
+    ----------
+    chapters : str or Path
+        The folder of chapter notebooks (``*.ipynb``).
+    out : str or Path
+        The workbook folder, created if missing.
+    force : bool
+        Overwrite notebooks the reader changed too.
+
+    Returns
+    -------
+    dict
+        ``{"written": [...], "kept": [...], "unreadable": [...]}``: notebooks
+        (re)generated; notebooks left alone because the reader changed them in any way
+        (sources, outputs, tags), unless ``force``; and files in ``out`` that are not
+        readable notebooks, which are never overwritten, even with ``force``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``chapters`` holds no notebook.
     """
     chapters, out = Path(chapters), Path(out)
     notebooks = sorted(chapters.glob("*.ipynb"))
@@ -197,6 +251,18 @@ def _state(path: Path) -> str:
 
 
 def workbook_command(args: argparse.Namespace) -> int:
+    """``python -m pgkit workbook``: run :func:`write_workbook` and print what it did.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The command line's ``chapters``, ``out`` and ``force``.
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+    """
     report = write_workbook(args.chapters, args.out, force=args.force)
     for path in report["written"]:
         print(f"wrote {path}")
@@ -216,6 +282,26 @@ def load_function(target: str, names: tuple[str, ...] = ()) -> Any:
 
     A bare ``FILE.py`` takes the first of ``names`` that the file defines (an exercise's own
     name, then the name its chapter uses).
+
+    Parameters
+    ----------
+    target : str
+        ``FILE.py:NAME``, or ``FILE.py``.
+    names : tuple of str
+        The names to try for a bare ``FILE.py``.
+
+    Returns
+    -------
+    callable
+        The function.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    ValueError
+        When ``target`` is malformed, the file is not a ``.py`` file, fails to run or
+        defines no such function.
     """
     file, sep, name = target.rpartition(":")
     if not sep and target.endswith(".py") and names:
@@ -282,6 +368,19 @@ def _exercise(name: str) -> Any:
 
 
 def check_command(args: argparse.Namespace) -> int:
+    """``python -m pgkit check``: run an exercise's checker on the reader's function.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The command line's ``exercise`` (its name or the chapter's name for it) and
+        ``target`` (``FILE.py:NAME`` or ``FILE.py``, as in :func:`load_function`).
+
+    Returns
+    -------
+    int
+        The exit status of :func:`run_checker_isolated`: 0 when the checker passed, else 1.
+    """
     exercise = _exercise(args.exercise)
     return run_checker_isolated(exercise.checker, load_function(args.target, exercise.names))
 
@@ -291,6 +390,19 @@ def run_checker_isolated(checker: Any, fn: Any) -> int:
 
     The reader's function may end the process itself (``os._exit(0)``) or crash the
     interpreter; then no verdict comes back, and that is a failure, never a pass.
+
+    Parameters
+    ----------
+    checker : callable
+        An exercise's checker, ``checker(fn) -> bool``.
+    fn : callable
+        The reader's function.
+
+    Returns
+    -------
+    int
+        0 when the checker passed, 1 when it failed or gave no verdict. Its report is
+        printed.
     """
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
@@ -324,6 +436,21 @@ def run_checker_isolated(checker: Any, fn: Any) -> int:
 
 
 def exercises_command(args: argparse.Namespace) -> int:
+    """``python -m pgkit exercises``: print every exercise with its chapter and signature.
+
+    With ``--solutions FILE.py`` each row also says whether the file's function for that
+    exercise passes its checker, fails it, or is not started.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The command line's ``solutions``, a ``.py`` file or None.
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+    """
     from pgkit.exercises import EXERCISES
 
     module = _load_module(Path(args.solutions)) if args.solutions else None

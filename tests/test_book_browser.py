@@ -363,3 +363,25 @@ def test_search_finds_chapters(driver, site):
     for url in chapters:
         target = local_target(url, site)
         assert target is not None and target[0].is_file(), f"search result {url} is broken"
+
+
+def test_api_page_reads_as_prose_with_typeset_math(reports):
+    """appendix/api: each documented object opens with a paragraph (napoleon's rendering of the
+    NumPy docstrings), not a preformatted block, and the docstrings' maths is typeset."""
+    import re
+
+    html = (HTML / "appendix" / "api.html").read_text(encoding="utf-8")
+    entries = re.findall(
+        r'<dl class="py (?:function|class|method|exception|property)">.*?<dd>\s*(<[a-z]+)',
+        html,
+        re.DOTALL,
+    )
+    assert len(entries) > 100, f"only {len(entries)} documented objects on the API page"
+    preformatted = [start for start in entries if start != "<p"]
+    assert len(preformatted) <= len(entries) // 20, (
+        f"{len(preformatted)} of {len(entries)} API entries do not open with prose"
+    )
+    report = next(r for page, r in reports.items() if page.endswith("appendix/api.html"))
+    assert report.math_total > 100 and report.math_typeset == report.math_total, (
+        f"API page: {report.math_typeset} of {report.math_total} equations typeset"
+    )

@@ -67,15 +67,10 @@ def test_every_chapter_title_is_in_the_text_in_order_with_its_number(text):
 def test_math_is_typeset_and_figures_are_in_place(pdf, text):
     import nbformat
 
-    # The API page still shows pgkit's docstrings as preformatted text with their ASCII and TeX
-    # maths (tools/plain_docstrings.py) until they move to napoleon; the rest must be typeset.
-    api = text.rfind("The pgkit API")
-    prose = text[:api] + text[text.find("Bibliography", api) :] if api >= 0 else text
-    # (\theta is left out: matplotlib labels in printed code cells use it, as they should.)
-    for tex in ("$$", "\\frac", "\\sum"):
-        assert tex not in prose, (
-            f"raw TeX ({tex}) in the PDF: {prose[prose.find(tex) - 80 :][:160]}"
-        )
+    # Chapters and the API page alike (\theta is left out: matplotlib labels in printed code
+    # cells use it, as they should).
+    for tex in ("$$", "\\frac", "\\sum", ":math:"):
+        assert tex not in text, f"raw TeX ({tex}) in the PDF: {text[text.find(tex) - 80 :][:160]}"
     figures = sum(
         "image/png" in output.get("data", {})
         for entry in toc_files(load_toc())
