@@ -9,8 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HTML := _build/html
-# Generous: the slowest cell in a chapter trains a few seeds on a CPU.
-CELL_TIMEOUT ?= 1200
+# Seconds a notebook cell may run: the book's `execute: timeout` in _config.yml.
+CELL_TIMEOUT ?= $(shell $(BIN)/python tools/notebook_exec.py --cell-timeout)
 # apt-get needs root; use sudo when run as an ordinary user.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Run notebooks in the kernel of this virtualenv, never one registered elsewhere.

@@ -17,25 +17,20 @@ import platform
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
+sys.path.insert(0, str(ROOT / "tools"))
+from notebook_exec import cell_timeout, execute  # noqa: E402
 
 
 def time_notebook(path: Path, workdir: Path, timeout: int) -> tuple[float, int]:
     """Execute the copy of `path` inside `workdir`; return (seconds, number of code cells)."""
     nb = nbformat.read(workdir / path.name, as_version=4)
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
-    )
-    start = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - start
+    seconds = execute(nb, workdir, timeout)
     return seconds, sum(cell.cell_type == "code" for cell in nb.cells)
 
 
@@ -78,7 +73,9 @@ def markdown_table(rows: list[tuple[str, int, float]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/*.ipynb")
-    parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell")
+    parser.add_argument(
+        "--timeout", type=int, default=cell_timeout(), help="seconds allowed per cell"
+    )
     args = parser.parse_args(argv)
 
     notebooks = [path.resolve() for path in args.notebooks] or sorted(CHAPTERS.glob("*.ipynb"))

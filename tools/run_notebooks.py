@@ -5,34 +5,25 @@ nbval and JupyterLab do), so the stored outputs come from one in-order run: exec
 1, 2, 3, ... An error stops that notebook, leaves its file untouched, and makes the command fail.
 
     python tools/run_notebooks.py [--timeout SECONDS] chapters/*.ipynb
+
+The default timeout per cell is the book's (`execute: timeout` in _config.yml).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from notebook_exec import cell_timeout, execute
 
 
 def execute_in_place(path: Path, timeout: int) -> float:
     """Execute the notebook at `path` in a fresh kernel and overwrite it; return seconds taken."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        # Per-cell timestamps would change every run and clutter the diffs.
-        record_timing=False,
-    )
-    start = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - start
+    seconds = execute(nb, path.parent, timeout)
     nbformat.validate(nb)
     nbformat.write(nb, path)
     return seconds
@@ -41,7 +32,9 @@ def execute_in_place(path: Path, timeout: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to execute in place")
-    parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell")
+    parser.add_argument(
+        "--timeout", type=int, default=cell_timeout(), help="seconds allowed per cell"
+    )
     args = parser.parse_args(argv)
 
     notebooks = [p for p in args.notebooks if p.suffix == ".ipynb" and p.is_file()]
