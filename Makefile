@@ -58,7 +58,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -q tests
 
 # Margin lines printed by pgkit.claims.claim are not compared (tools/nbval_sanitize.cfg).
-NBVAL := $(BIN)/pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+NBVAL = $(BIN)/pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 	--nbval-sanitize-with tools/nbval_sanitize.cfg
 # The seed offset `make claims` runs the chapters under: every checked claim must hold there too.
 CLAIMS_SEED_OFFSET ?= 1000
