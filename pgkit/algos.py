@@ -40,13 +40,15 @@ import numpy as np
 import torch
 from tqdm import TqdmWarning
 
-from pgkit.estimators import importance_weighted_loss
+# The losses' unchecked kernels: every training loop checks its tensors once per batch and
+# reports a non-finite loss as TrainingDivergedError, where the public losses would raise
+# ValueError for a finite input that overflows.
+from pgkit.estimators import _ratio_weighted_loss
 from pgkit.losses import (
-    approx_kl,
-    entropy_bonus,
-    policy_gradient_loss,
-    ppo_clip_loss,
-    value_loss,
+    _clipped_surrogate,
+    _kl_estimate,
+    _pg_surrogate,
+    _value_mse,
 )
 from pgkit.policies import ValueFunction, make_policy, observation_dim
 from pgkit.returns import (
@@ -237,7 +239,7 @@ def reinforce(
             if normalize:
                 weights = normalize_advantages(weights)
             dist = policy(batch.obs)
-            loss = policy_gradient_loss(dist.log_prob(batch.actions), weights)
+            loss = _pg_surrogate(dist.log_prob(batch.actions), weights)
             run.check_finite(policy_loss=loss)
             grad_norm = _step(optimizer, loss, policy.parameters(), max_grad_norm=None)
             run.record(batch, policy_loss=loss, entropy=dist.entropy(), grad_norm=grad_norm)
@@ -332,11 +334,11 @@ def vpg(
             if normalize_advantages:
                 advantages = _normalize(advantages)
             dist = policy(batch.obs)
-            loss = policy_gradient_loss(dist.log_prob(batch.actions), advantages)
+            loss = _pg_surrogate(dist.log_prob(batch.actions), advantages)
             run.check_finite(policy_loss=loss)
             grad_norm = _step(policy_optimizer, loss, policy.parameters(), max_grad_norm=None)
             for _ in range(value_iters):
-                v_loss = value_loss(value_fn(batch.obs), returns)
+                v_loss = _value_mse(value_fn(batch.obs), returns)
                 run.check_finite(value_loss=v_loss)
                 _step(value_optimizer, v_loss, value_fn.parameters(), max_grad_norm=None)
             run.record(
@@ -455,9 +457,9 @@ def a2c(
             if normalize_advantages:
                 advantages = _normalize(advantages)
             dist = policy(batch.obs)
-            pi_loss = policy_gradient_loss(dist.log_prob(batch.actions), advantages)
-            v_loss = value_loss(value_fn(batch.obs), returns)
-            entropy = entropy_bonus(dist.entropy())
+            pi_loss = _pg_surrogate(dist.log_prob(batch.actions), advantages)
+            v_loss = _value_mse(value_fn(batch.obs), returns)
+            entropy = dist.entropy().mean()
             run.check_finite(policy_loss=pi_loss, value_loss=v_loss)
             loss = pi_loss + vf_coef * v_loss - ent_coef * entropy
             grad_norm = _step(opt, loss, params, max_grad_norm)
@@ -616,19 +618,19 @@ def ppo(
                     # the training's failure, reported as such
                     run.check_finite(log_probs=log_probs.detach(), values=values.detach())
                     if clip is None:
-                        pi_loss = importance_weighted_loss(
+                        pi_loss = _ratio_weighted_loss(
                             log_probs, old_log_probs[index], advantages[index]
                         )
                     else:
-                        pi_loss = ppo_clip_loss(
-                            log_probs, old_log_probs[index], advantages[index], clip
+                        pi_loss = _clipped_surrogate(
+                            log_probs, old_log_probs[index], advantages[index], float(clip)
                         )
-                    v_loss = value_loss(values, returns[index])
-                    entropy = entropy_bonus(dist.entropy())
+                    v_loss = _value_mse(values, returns[index])
+                    entropy = dist.entropy().mean()
                     run.check_finite(policy_loss=pi_loss, value_loss=v_loss)
                     loss = pi_loss + vf_coef * v_loss - ent_coef * entropy
                     grad_norm = _step(optimizer, loss, params, max_grad_norm)
-                    kl = approx_kl(log_probs, old_log_probs[index])
+                    kl = _kl_estimate(log_probs, old_log_probs[index])
                 if target_kl is not None and kl > target_kl:
                     break
             run.record(

@@ -35,6 +35,7 @@ from pgkit.validation import (
     as_tensor_list,
     check_bool_flags,
     check_finite,
+    check_no_overflow,
     check_positive_int,
     check_same_shape,
     check_time_major,
@@ -146,7 +147,9 @@ def surrogate_loss(log_probs: torch.Tensor, weights: Any) -> torch.Tensor:
     check_same_shape(log_probs=log_probs, weights=weights)
     _checked_numpy("log_probs", log_probs)
     _checked_numpy("weights", weights)
-    return -(log_probs * _like(weights, log_probs)).mean()
+    return check_no_overflow(
+        -(log_probs * _like(weights, log_probs)).mean(), "log_probs", "weights"
+    )
 
 
 def _check_samples(samples: Any) -> int:
@@ -268,7 +271,7 @@ def score_function_gradient(
     estimates = []
     for p, score in zip(params, scores, strict=True):
         w = _like(weights_np, score).reshape(n, *([1] * p.ndim))
-        estimates.append((w * score).mean(dim=0))
+        estimates.append(check_no_overflow((w * score).mean(dim=0), "weights", "samples"))
     return estimates[0] if single else tuple(estimates)
 
 
@@ -731,6 +734,12 @@ def gradient_variance(
 # ------------------------------------------------ Chapter 8: importance sampling
 
 
+_RATIO_FIX = (
+    "the two policies are too far apart: exp(log_probs - old_log_probs) leaves the float "
+    "range; check that both are log-probabilities of the same actions"
+)
+
+
 def _log_ratio(log_probs: Any, old_log_probs: Any, time_major: bool) -> tuple[Any, bool]:
     """``log_probs - old_log_probs`` in the family of ``log_probs`` (old side as a constant)."""
     new = _checked_numpy("log_probs", log_probs)
@@ -768,7 +777,9 @@ def importance_weights(log_probs: Any, old_log_probs: Any) -> Any:
         tensor that keeps autograd through ``log_probs``.
     """
     log_ratio, torch_out = _log_ratio(log_probs, old_log_probs, time_major=False)
-    return log_ratio.exp() if torch_out else np.exp(log_ratio)
+    with np.errstate(over="ignore"):  # reported by name below
+        ratios = log_ratio.exp() if torch_out else np.exp(log_ratio)
+    return check_no_overflow(ratios, "log_probs", "old_log_probs", fix=_RATIO_FIX)
 
 
 def trajectory_importance_weights(log_probs: Any, old_log_probs: Any, dones: Any) -> Any:
@@ -784,7 +795,8 @@ def trajectory_importance_weights(log_probs: Any, old_log_probs: Any, dones: Any
     row of the batch, or the step after the latest ``done`` before :math:`t`). Summing log
     ratios before one ``exp`` keeps :math:`w_t` finite whenever its true value is, even
     when a running product of ratios would overflow to ``inf`` or underflow to 0 on the
-    way; values beyond the float range still become ``inf`` or 0, faithfully.
+    way. A weight below the float range becomes 0, a usable weight; one above it raises
+    ``ValueError`` instead of returning ``inf``.
 
     Parameters
     ----------
@@ -815,7 +827,9 @@ def trajectory_importance_weights(log_probs: Any, old_log_probs: Any, dones: Any
         # a done at t-1 means step t opens a new episode: its product restarts
         log_w.append(where(starts_fresh[t - 1], zero, log_w[-1]) + log_ratio[t])
     log_w = stack(log_w)
-    return log_w.exp() if torch_out else np.exp(log_w)
+    with np.errstate(over="ignore"):  # reported by name below
+        weights = log_w.exp() if torch_out else np.exp(log_w)
+    return check_no_overflow(weights, "log_probs", "old_log_probs", fix=_RATIO_FIX)
 
 
 def importance_weighted_objective(log_probs: Any, old_log_probs: Any, advantages: Any) -> Any:
@@ -846,8 +860,17 @@ def importance_weighted_objective(log_probs: Any, old_log_probs: Any, advantages
     adv = _checked_numpy("advantages", advantages)
     check_same_shape(log_probs=ratio, advantages=adv)
     if isinstance(ratio, torch.Tensor):
-        return (ratio * _like(advantages, ratio)).mean()
-    return float((ratio * adv).mean())
+        objective = (ratio * _like(advantages, ratio)).mean()
+    else:
+        objective = float((ratio * adv).mean())
+    return check_no_overflow(objective, "log_probs", "old_log_probs", "advantages", fix=_RATIO_FIX)
+
+
+def _ratio_weighted_loss(
+    log_probs: torch.Tensor, old_log_probs: torch.Tensor, advantages: torch.Tensor
+) -> torch.Tensor:
+    """:func:`importance_weighted_loss` of tensors without checks, for training loops."""
+    return -(torch.exp(log_probs - old_log_probs.detach()) * advantages.detach()).mean()
 
 
 def importance_weighted_loss(log_probs: Any, old_log_probs: Any, advantages: Any) -> Any:

@@ -17,8 +17,8 @@ import math
 import numpy as np
 import torch
 
-from pgkit.estimators import surrogate_loss
-from pgkit.validation import check_finite, check_same_shape
+from pgkit.estimators import _RATIO_FIX, surrogate_loss
+from pgkit.validation import check_finite, check_no_overflow, check_same_shape
 
 __all__ = [
     "approx_kl",
@@ -85,7 +85,12 @@ def policy_gradient_loss(log_probs: torch.Tensor, weights: torch.Tensor) -> torc
         Scalar.
     """
     _check_tensors(log_probs=log_probs, weights=weights)
-    return surrogate_loss(log_probs, weights)
+    return check_no_overflow(surrogate_loss(log_probs, weights), "log_probs", "weights")
+
+
+def _pg_surrogate(log_probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """:func:`policy_gradient_loss` without checks, for training loops that checked their inputs."""
+    return -(log_probs * weights.detach()).mean()
 
 
 def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
@@ -112,6 +117,11 @@ def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
         Scalar.
     """
     _check_tensors(values=values, returns=returns)
+    return check_no_overflow(_value_mse(values, returns), "values", "returns")
+
+
+def _value_mse(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
+    """:func:`value_loss` without checks, for training loops that checked their inputs."""
     return (values - returns.detach()).pow(2).mean()
 
 
@@ -156,6 +166,14 @@ def ppo_clip_loss(
     """
     _check_tensors(log_probs=log_probs, old_log_probs=old_log_probs, advantages=advantages)
     clip = _check_clip(clip)
+    loss = _clipped_surrogate(log_probs, old_log_probs, advantages, clip)
+    return check_no_overflow(loss, "log_probs", "old_log_probs", "advantages", fix=_RATIO_FIX)
+
+
+def _clipped_surrogate(
+    log_probs: torch.Tensor, old_log_probs: torch.Tensor, advantages: torch.Tensor, clip: float
+) -> torch.Tensor:
+    """:func:`ppo_clip_loss` without checks, for training loops that checked their inputs."""
     advantages = advantages.detach()
     ratio = torch.exp(log_probs - old_log_probs.detach())
     unclipped = ratio * advantages
@@ -184,7 +202,7 @@ def entropy_bonus(entropy: torch.Tensor) -> torch.Tensor:
         Scalar (differentiable).
     """
     _check_tensors(entropy=entropy)
-    return entropy.mean()
+    return check_no_overflow(entropy.mean(), "entropy", fix="check how they were computed")
 
 
 @torch.no_grad()
@@ -216,6 +234,14 @@ def approx_kl(log_probs: torch.Tensor, old_log_probs: torch.Tensor) -> torch.Ten
         Detached scalar, :math:`\ge 0`.
     """
     _check_tensors(log_probs=log_probs, old_log_probs=old_log_probs)
+    return check_no_overflow(
+        _kl_estimate(log_probs, old_log_probs), "log_probs", "old_log_probs", fix=_RATIO_FIX
+    )
+
+
+@torch.no_grad()
+def _kl_estimate(log_probs: torch.Tensor, old_log_probs: torch.Tensor) -> torch.Tensor:
+    """:func:`approx_kl` without checks; ``inf`` when the policies are too far apart for exp."""
     log_ratio = log_probs - old_log_probs
     # expm1 keeps (rho - 1) accurate when the ratio is within float error of 1
     return (torch.expm1(log_ratio) - log_ratio).mean()

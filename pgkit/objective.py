@@ -31,6 +31,7 @@ import numpy as np
 from pgkit import validation
 from pgkit.validation import (
     check_finite,
+    check_no_overflow,
     check_positive_int,
     check_unit_interval,
     to_numpy,
@@ -256,4 +257,6 @@ def mc_estimate(returns: Any) -> tuple[float, float]:
         )
     check_finite("returns", returns)
     n = returns.shape[0]
-    return float(returns.mean()), float(returns.std(ddof=1) / np.sqrt(n))
+    with np.errstate(over="ignore", invalid="ignore"):  # reported by name below
+        estimate = (float(returns.mean()), float(returns.std(ddof=1) / np.sqrt(n)))
+    return check_no_overflow(estimate, "returns")

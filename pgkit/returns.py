@@ -24,6 +24,7 @@ import numpy as np
 from pgkit.validation import (
     check_bool_flags,
     check_finite,
+    check_no_overflow,
     check_not_flags,
     check_positive_int,
     check_same_shape,
@@ -63,7 +64,9 @@ def _prepare(
     like = next((x for x in floats.values() if is_torch(x)), None)
 
     def restore(result: np.ndarray) -> Any:
-        result = result.astype(out_dtype, copy=False)
+        with np.errstate(over="ignore"):  # an overflow is reported by name just below
+            result = result.astype(out_dtype, copy=False)
+        check_no_overflow(result, *floats)
         if like is None:
             return result
         import torch  # already loaded: a tensor came in
@@ -79,8 +82,9 @@ def _prepare(
 def _reverse_scan(x: np.ndarray, c: np.ndarray) -> np.ndarray:
     """y_t = x_t + c_t y_{t+1}, with y_T = 0, computed backwards in time (vectorised over N)."""
     y = x.copy()
-    for t in range(len(x) - 2, -1, -1):
-        y[t] += c[t] * y[t + 1]
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller reports an overflow by name
+        for t in range(len(x) - 2, -1, -1):
+            y[t] += c[t] * y[t + 1]
     return y
 
 

@@ -49,7 +49,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from pgkit.validation import as_tensor_list, check_callable, check_finite, check_positive_int
+from pgkit.validation import (
+    as_tensor_list,
+    check_callable,
+    check_finite,
+    check_no_overflow,
+    check_positive_int,
+)
 
 __all__ = [
     "LineSearchResult",
@@ -166,10 +172,17 @@ def conjugate_gradient(
         direction (add damping).
     """
     check_callable("matvec", matvec)
-    b = _check_vector("b", b).detach()
+    b = _check_vector("b", b)
+    iters = check_positive_int("iters", iters)
+    x = _solve(matvec, b, iters, tol)
+    return check_no_overflow(x, "b", fix="the solution lies beyond the float range")
+
+
+def _solve(matvec: MatVec, b: torch.Tensor, iters: int, tol: float) -> torch.Tensor:
+    """:func:`conjugate_gradient` after its checks; the solution may overflow to inf."""
+    b = b.detach()
     if b.dtype in (torch.float16, torch.bfloat16):  # too coarse for CG's residual updates
         b = b.float()
-    iters = check_positive_int("iters", iters)
     # Solve for b / scale and multiply back (A x = b is linear in b): squared norms of b's
     # entries near the float maximum would overflow to inf and the iterates to NaN.
     scale = float(b.abs().max())
@@ -250,6 +263,11 @@ def fisher_vector_product(
         raise ValueError("kl_fn must return a scalar tensor: the mean KL over the batch")
     grads = torch.autograd.grad(kl, params, create_graph=True)
     flat_grad = torch.cat([g.reshape(-1) for g in grads])
+    if damping > torch.finfo(flat_grad.dtype).max:
+        raise ValueError(
+            f"damping={damping} is beyond the range of the parameters' {flat_grad.dtype}; "
+            "use a damping near 0.1"
+        )
     size = flat_grad.numel()
 
     def fvp(v: torch.Tensor) -> torch.Tensor:
@@ -257,7 +275,8 @@ def fisher_vector_product(
         if v.numel() != size:
             raise ValueError(f"v has {v.numel()} entries; the parameters have {size}")
         products = torch.autograd.grad(flat_grad @ v.detach(), params, retain_graph=True)
-        return torch.cat([h.reshape(-1) for h in products]).detach() + damping * v.detach()
+        product = torch.cat([h.reshape(-1) for h in products]).detach() + damping * v.detach()
+        return check_no_overflow(product, "damping", "v", fix="use a damping near 0.1")
 
     return fvp
 
@@ -339,10 +358,11 @@ def natural_step(
     check_callable("fvp", fvp)
     max_kl = _check_max_kl(max_kl)
     cg_iters = check_positive_int("cg_iters", cg_iters)
-    direction = conjugate_gradient(fvp, grad, iters=cg_iters)
+    direction = check_no_overflow(_solve(fvp, grad, cg_iters, tol=1e-10), "grad")
     if not direction.any():  # a zero gradient (an optimum, or a saturated policy): stay put
         return direction
-    return kl_step_scale(direction, fvp(direction), max_kl) * direction
+    step = kl_step_scale(direction, fvp(direction), max_kl) * direction
+    return check_no_overflow(step, "max_kl", "grad", fix="use a max_kl near 0.01")
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,33 @@ def check_finite(name: str, arr: np.ndarray) -> None:
         raise ValueError(f"{name} contains a non-finite value ({arr[index]}) at index {where}")
 
 
+def check_no_overflow(
+    result: Any, *names: str, fix: str = "rescale them, e.g. divide the rewards by a constant"
+) -> Any:
+    """Return ``result`` after checking that it is finite (for a function whose inputs are).
+
+    Finite inputs can still overflow: a discounted sum of rewards near the float maximum, or
+    ``exp`` of a large log-ratio. The IEEE answer (``inf``, or ``inf - inf = NaN`` once signs
+    mix) would be returned silently, so this raises ``ValueError`` naming ``names``, the
+    arguments whose size caused it, and ``fix``. ``result`` is a number, a numpy array or a
+    torch tensor.
+    """
+    if is_torch(result):
+        finite = bool(result.detach().isfinite().all())
+        dtype = str(result.dtype).removeprefix("torch.")
+    else:
+        arr = np.asarray(result)
+        finite = bool(np.isfinite(arr).all())
+        dtype = str(arr.dtype)
+    if not finite:
+        listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
+        raise ValueError(
+            f"the result overflows {dtype} although every input is finite: {listed} "
+            f"{'hold' if len(names) > 1 else 'holds'} values too large for this computation; {fix}"
+        )
+    return result
+
+
 def check_unit_interval(name: str, value: Any) -> float:
     """Return ``value`` as a float after checking it lies in [0, 1] (NaN rejected)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):

@@ -28,6 +28,7 @@ from pgkit.validation import (
     as_tensor_list,
     check_bool_flags,
     check_finite,
+    check_no_overflow,
     check_same_shape,
     check_time_major,
     to_numpy,
@@ -127,7 +128,7 @@ def episode_gradients(
         allow_unused=True,
         retain_graph=retain_graph,
     )
-    return torch.cat(
+    per_episode = torch.cat(
         [
             (
                 torch.zeros(n_episodes, p.numel(), dtype=sums.dtype, device=sums.device)
@@ -138,3 +139,4 @@ def episode_gradients(
         ],
         dim=1,
     )
+    return check_no_overflow(per_episode, "log_probs", "weights")

@@ -41,8 +41,9 @@ def test_clip_none_uses_the_importance_weighted_loss(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("ppo(clip=None) must not use the clipped loss")
 
-    monkeypatch.setattr(pgkit.algos, "importance_weighted_loss", spy)
-    monkeypatch.setattr(pgkit.algos, "ppo_clip_loss", forbidden)
+    # the training loop calls the losses' unchecked kernels (it checks its tensors itself)
+    monkeypatch.setattr(pgkit.algos, "_ratio_weighted_loss", spy)
+    monkeypatch.setattr(pgkit.algos, "_clipped_surrogate", forbidden)
     result = ppo("CartPole-v1", total_steps=1024, epochs=3, clip=None, seed=1, **SMALL)
 
     iterations = len(result.history["steps"])

@@ -63,6 +63,7 @@ EXCLUDED = {
     "pgkit.validation.check_time_major": "checks one property; see the comment above",
     "pgkit.validation.check_same_shape": "checks one property; see the comment above",
     "pgkit.validation.check_finite": "checks one property; see the comment above",
+    "pgkit.validation.check_no_overflow": "checks one property; see the comment above",
     "pgkit.validation.check_bool_flags": "checks one property; see the comment above",
     "pgkit.validation.check_callable": "checks one property; see the comment above",
     "pgkit.validation.as_tensor_list": "checks one property; see the comment above",
@@ -366,6 +367,14 @@ def _extreme(v: Any) -> Any:
     return np.asarray(v) * np.finfo(float).max / 2
 
 
+def _at_float_max(v: Any) -> Any:
+    """Every entry at the largest finite magnitude of its dtype, keeping its sign."""
+    if isinstance(v, torch.Tensor):
+        return torch.where(v.detach() < 0, -1.0, 1.0).to(v.dtype) * torch.finfo(v.dtype).max
+    v = np.asarray(v, dtype=float)
+    return np.where(v < 0, -1.0, 1.0) * np.finfo(float).max
+
+
 def mutations(qualname: str, arg: str, value: Any) -> list[tuple[str, Callable, str]]:
     free = qualname in FREE_SHAPE or f"{qualname}.{arg}" in FREE_SHAPE | CALLER_SHAPED
     shape_rule = "any_shape" if free else "error"
@@ -427,6 +436,7 @@ def mutations(qualname: str, arg: str, value: Any) -> list[tuple[str, Callable, 
             ("nan", lambda v: _with_nan(v, float("nan")), "finite"),
             ("inf", lambda v: _with_nan(v, float("inf")), "finite"),
             ("extreme", _extreme, "finite"),
+            ("extreme_max", _at_float_max, "finite"),
             ("drop_dim", lambda v: v[0], shape_rule),
             ("add_dim", lambda v: v[None], shape_rule),
             ("length", lambda v: v[:-1], shape_rule),
@@ -461,23 +471,7 @@ def _cases() -> list[Any]:
 
 
 # Real defects not fixed yet, each listed by case id (strict: a fixed one must be removed).
-_OVERFLOW = (
-    "exp(log_probs - old_log_probs) overflows to inf for some samples while the advantages "
-    "have both signs: the mean is inf - inf = NaN, returned without an error"
-)
-XFAIL: dict[str, Any] = {
-    "estimators.importance_weighted_loss-old_log_probs-extreme": pytest.mark.xfail(
-        strict=True, reason=_OVERFLOW
-    ),
-    "estimators.importance_weighted_objective-old_log_probs-extreme": pytest.mark.xfail(
-        strict=True, reason=_OVERFLOW
-    ),
-    "variance.episode_gradients-weights-extreme": pytest.mark.xfail(
-        strict=True,
-        reason="weights near float64's maximum overflow the per-episode gradients to "
-        "inf - inf = NaN, returned without an error",
-    ),
-}
+XFAIL: dict[str, Any] = {}
 
 
 # --- results -------------------------------------------------------------------------------
@@ -525,12 +519,8 @@ def test_bad_input(
     assert rule != "error", f"accepted a bad {arg!r}: returned {result!r}"
     leaves = _leaves(result)
     for leaf in leaves:
-        if category == "extreme":
-            # Where the exact answer lies beyond the float range (the mean square of values
-            # near float32's maximum), +-inf is the faithful IEEE result; NaN never is.
-            assert not np.isnan(leaf).any(), f"NaN result {leaf} from an extreme {arg!r}"
-        else:
-            assert np.isfinite(leaf).all(), f"non-finite result {leaf} from a bad {arg!r}"
+        # finite inputs that overflow (extreme values) must raise, not return inf or NaN
+        assert np.isfinite(leaf).all(), f"non-finite result {leaf} from a bad {arg!r}"
     if rule in ("finite", "equal"):
         shapes = [leaf.shape for leaf in leaves]
         assert shapes == [leaf.shape for leaf in expected], f"result shapes {shapes}"

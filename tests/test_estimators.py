@@ -387,19 +387,23 @@ def test_trajectory_weights_reset_per_environment_column():
     np.testing.assert_allclose(weights, [[2.0, 2.0], [4.0, 2.0], [8.0, 4.0]])
 
 
-def test_trajectory_weights_stay_finite_where_naive_product_overflows_or_underflows():
-    # the running product passes through e^800 (or e^-800) before coming back
-    up = np.array([400.0, 400.0, -400.0, -400.0])
+def test_trajectory_weights_recover_where_the_naive_product_underflows():
+    # the running product passes through e^-800, below float64's smallest number, and back
+    down = np.array([-400.0, -400.0, 400.0, 400.0])
     dones = np.zeros(4, dtype=bool)
-    with np.errstate(over="ignore", invalid="ignore"):
-        naive_up = _naive_trajectory_weights(up, np.zeros(4), dones)
-    naive_down = _naive_trajectory_weights(-up, np.zeros(4), dones)
-    assert np.isinf(naive_up[2:]).all() and (naive_down[2:] == 0).all()
-    with np.errstate(over="ignore"):
-        weights_up = trajectory_importance_weights(up, np.zeros(4), dones)
-    weights_down = trajectory_importance_weights(-up, np.zeros(4), dones)
-    np.testing.assert_allclose(weights_up[[0, 2, 3]], [math.exp(400), math.exp(400), 1.0])
-    np.testing.assert_allclose(weights_down[[0, 2, 3]], [math.exp(-400), math.exp(-400), 1.0])
+    naive = _naive_trajectory_weights(down, np.zeros(4), dones)
+    assert (naive[2:] == 0).all()
+    weights = trajectory_importance_weights(down, np.zeros(4), dones)
+    np.testing.assert_allclose(weights, [math.exp(-400), 0.0, math.exp(-400), 1.0])
+
+
+def test_trajectory_weights_beyond_the_float_range_are_an_error():
+    # w_1 = e^800 has no float64 value: an inf weight would poison any estimate silently
+    up = np.array([400.0, 400.0, -400.0, -400.0])
+    with pytest.raises(ValueError, match="log_probs and old_log_probs"):
+        trajectory_importance_weights(up, np.zeros(4), np.zeros(4, dtype=bool))
+    with pytest.raises(ValueError, match="too far apart"):
+        importance_weights(torch.tensor([100.0]), torch.tensor([0.0]))
 
 
 def test_trajectory_weights_torch_in_torch_out_with_gradient():
