@@ -59,7 +59,14 @@ from pgkit.returns import (
     trajectory_returns,
 )
 from pgkit.rollout import collect, collect_episodes, make_vec_env, reset_envs
-from pgkit.validation import check_positive_int, check_unit_interval
+from pgkit.validation import (
+    check_flag,
+    check_hidden,
+    check_number,
+    check_positive_int,
+    check_seed,
+    check_unit_interval,
+)
 
 with warnings.catch_warnings():
     # In a notebook without ipywidgets, tqdm.auto warns and falls back to a text bar. The text
@@ -221,7 +228,8 @@ def reinforce(
         On Ctrl-C; its ``.result`` holds the partial run.
     """
     config = _config("reinforce", locals())
-    _check_flags(reward_to_go=reward_to_go, normalize=normalize)
+    check_flag("reward_to_go", reward_to_go)
+    check_flag("normalize", normalize)
     episodes_per_batch = check_positive_int("episodes_per_batch", episodes_per_batch)
     with _Run(config, progress) as run:
         envs = run.envs(num_envs=episodes_per_batch)
@@ -315,10 +323,10 @@ def vpg(
         On Ctrl-C; its ``.result`` holds the partial run.
     """
     config = _config("vpg", locals())
-    _check_flags(normalize_advantages=normalize_advantages)
+    check_flag("normalize_advantages", normalize_advantages)
     n_steps = check_positive_int("n_steps", n_steps)
     value_iters = check_positive_int("value_iters", value_iters)
-    _check_positive("value_lr", value_lr)
+    check_number("value_lr", value_lr, low=0.0, strict=True)
     with _Run(config, progress) as run:
         envs = run.envs(num_envs)
         policy, value_fn = run.policy(envs), run.value_fn(envs)
@@ -428,12 +436,13 @@ def a2c(
         On Ctrl-C; its ``.result`` holds the partial run.
     """
     config = _config("a2c", locals())
-    _check_flags(normalize_advantages=normalize_advantages, anneal_lr=anneal_lr)
+    check_flag("normalize_advantages", normalize_advantages)
+    check_flag("anneal_lr", anneal_lr)
     n_steps = check_positive_int("n_steps", n_steps)
     lam = check_unit_interval("lam", lam)
-    _check_positive("vf_coef", vf_coef)
-    _check_positive("ent_coef", ent_coef, allow_zero=True)
-    _check_positive("max_grad_norm", max_grad_norm)
+    check_number("vf_coef", vf_coef, low=0.0, strict=True)
+    check_number("ent_coef", ent_coef, low=0.0)
+    check_number("max_grad_norm", max_grad_norm, low=0.0, strict=True)
     if optimizer not in ("rmsprop", "adam"):
         raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
     with _Run(config, progress) as run:
@@ -569,18 +578,19 @@ def ppo(
         On Ctrl-C; its ``.result`` holds the partial run.
     """
     config = _config("ppo", locals())
-    _check_flags(anneal_lr=anneal_lr, normalize_advantages=normalize_advantages)
+    check_flag("anneal_lr", anneal_lr)
+    check_flag("normalize_advantages", normalize_advantages)
     n_steps = check_positive_int("n_steps", n_steps)
     minibatch_size = check_positive_int("minibatch_size", minibatch_size)
     epochs = check_positive_int("epochs", epochs)
     lam = check_unit_interval("lam", lam)
     for name in ("vf_coef", "max_grad_norm"):
-        _check_positive(name, config[name])
+        check_number(name, config[name], low=0.0, strict=True)
     if clip is not None:
-        _check_positive("clip", clip)
-    _check_positive("ent_coef", ent_coef, allow_zero=True)
+        check_number("clip", clip, low=0.0, strict=True)
+    check_number("ent_coef", ent_coef, low=0.0)
     if target_kl is not None:
-        _check_positive("target_kl", target_kl)
+        check_number("target_kl", target_kl, low=0.0, strict=True)
     batch_size = num_envs * n_steps
     if batch_size % minibatch_size:
         raise ValueError(
@@ -654,7 +664,7 @@ class _Run:
     """
 
     def __init__(self, config: dict[str, Any], progress: bool) -> None:
-        _check_flags(progress=progress)
+        check_flag("progress", progress)
         self.config = config
         self.progress = progress
         self.steps = 0
@@ -786,41 +796,22 @@ class _Run:
 
 def _config(algo: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """Validate the arguments every algorithm shares; return the run's config dict."""
-    config = {"algo": algo, **arguments}
+    # numpy scalars (np.float32(3e-4)) are stored as Python numbers: config.json holds them
+    config = {
+        "algo": algo,
+        **{k: v.item() if isinstance(v, np.generic) else v for k, v in arguments.items()},
+    }
     config.pop("progress")
     if not isinstance(config["env_id"], str):
         raise TypeError(f"env_id must be a gymnasium id string, got {type(config['env_id'])}")
     config["total_steps"] = check_positive_int("total_steps", config["total_steps"])
-    if isinstance(config["seed"], bool) or not isinstance(config["seed"], (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {type(config['seed']).__name__}")
-    if config["seed"] < 0:
-        raise ValueError(f"seed must be >= 0, got {config['seed']}")
-    config["seed"] = int(config["seed"])  # gymnasium's vector envs take only Python ints
+    config["seed"] = check_seed("seed", config["seed"])
     config["gamma"] = check_unit_interval("gamma", config["gamma"])
-    _check_positive("lr", config["lr"])
-    hidden = config["hidden"]
-    if not isinstance(hidden, Sequence) or not all(
-        isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden
-    ):
-        raise ValueError(f"hidden must be a sequence of positive layer widths, got {hidden!r}")
-    config["hidden"] = tuple(int(h) for h in hidden)
+    check_number("lr", config["lr"], low=0.0, strict=True)
+    config["hidden"] = check_hidden(config["hidden"])
     if "num_envs" in config:
         config["num_envs"] = check_positive_int("num_envs", config["num_envs"])
     return config
-
-
-def _check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value}")
-
-
-def _check_flags(**flags: Any) -> None:
-    for name, value in flags.items():
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 def _adam(params, lr: float) -> torch.optim.Adam:

@@ -30,7 +30,6 @@ Every environment is seeded by ``reset(seed=...)`` and draws all randomness from
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import gymnasium
@@ -39,7 +38,14 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from pgkit.validation import check_finite, check_positive_int, to_numpy
+from pgkit.validation import (
+    check_finite,
+    check_number,
+    check_positive_int,
+    check_seed,
+    check_unit_interval,
+    to_numpy,
+)
 
 __all__ = [
     "BanditEnv",
@@ -52,21 +58,6 @@ __all__ = [
     "linear_policy_return",
     "register_envs",
 ]
-
-
-def _check_number(
-    name: str, value: Any, *, low: float | None = None, strict: bool = False
-) -> float:
-    """Return ``value`` as a finite float, optionally requiring ``value >= low`` (``> low`` if strict)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if low is not None and (value <= low if strict else value < low):
-        relation = ">" if strict else ">="
-        raise ValueError(f"{name} must be {relation} {low}, got {value}")
-    return value
 
 
 class _EpisodicEnv(gymnasium.Env):
@@ -125,14 +116,14 @@ class BanditEnv(_EpisodicEnv):
             )
         check_finite("means", means)
         self.means = means.copy()
-        self.noise_std = _check_number("noise_std", noise_std, low=0.0)
+        self.noise_std = check_number("noise_std", noise_std, low=0.0)
         self.best_arm = int(np.argmax(self.means))
         self.optimal_value = float(self.means[self.best_arm])
         self.observation_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
         self.action_space = spaces.Discrete(len(self.means))
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+        super().reset(seed=None if seed is None else check_seed("seed", seed))
         self._done = False
         return np.zeros(1, dtype=np.float32), {}
 
@@ -278,6 +269,7 @@ class DrivingEnv(_EpisodicEnv):
         hours : numpy.ndarray, shape (n_trips, legs)
         """
         n_trips = check_positive_int("n_trips", n_trips)
+        seed = None if seed is None else check_seed("seed", seed)
         return self._draw_hours(np.random.default_rng(seed), n_trips)
 
     def _draw_hours(self, rng: np.random.Generator, n_trips: int) -> np.ndarray:
@@ -290,7 +282,7 @@ class DrivingEnv(_EpisodicEnv):
         return hours
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+        super().reset(seed=None if seed is None else check_seed("seed", seed))
         self._trip = None
         if options and "leg_hours" in options:
             trip = to_numpy(options["leg_hours"], "options['leg_hours']", dtype=np.float64)
@@ -369,8 +361,8 @@ class RandomWalkEnv(_EpisodicEnv):
         self.n_states = n_states
         self.start_state = n_states // 2
         self.terminal_state = n_states
-        self.left_reward = _check_number("left_reward", left_reward)
-        self.right_reward = _check_number("right_reward", right_reward)
+        self.left_reward = check_number("left_reward", left_reward)
+        self.right_reward = check_number("right_reward", right_reward)
         self.observation_space = spaces.Discrete(n_states + 1)
         self.action_space = spaces.Discrete(1)
 
@@ -387,7 +379,7 @@ class RandomWalkEnv(_EpisodicEnv):
         )
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+        super().reset(seed=None if seed is None else check_seed("seed", seed))
         self._state = self.start_state
         self._done = False
         return self._state, {"side": None}
@@ -428,13 +420,6 @@ def _as_matrices(A: Any, B: Any, Q: Any, R: Any) -> tuple[np.ndarray, ...]:
             )
         check_finite(name, mat)
     return A, B, Q, R
-
-
-def _check_gamma(gamma: Any) -> float:
-    gamma = _check_number("gamma", gamma, low=0.0)
-    if gamma > 1.0:
-        raise ValueError(f"gamma must lie in [0, 1], got {gamma}")
-    return gamma
 
 
 def lqr_gain(
@@ -481,7 +466,7 @@ def lqr_gain(
         not stabilisable and :math:`\gamma = 1`, or ``Q`` / ``R`` not as above).
     """
     A, B, Q, R = _as_matrices(A, B, Q, R)
-    gamma = _check_gamma(gamma)
+    gamma = check_unit_interval("gamma", gamma)
     P = Q.copy()
     for _ in range(max_iter):
         K = gamma * np.linalg.solve(R + gamma * B.T @ P @ B, B.T @ P @ A)
@@ -531,7 +516,7 @@ def finite_horizon_lqr(
     """
     A, B, Q, R = _as_matrices(A, B, Q, R)
     horizon = check_positive_int("horizon", horizon)
-    gamma = _check_gamma(gamma)
+    gamma = check_unit_interval("gamma", gamma)
     P = np.zeros_like(Q)
     gains = np.zeros((horizon, B.shape[1], A.shape[0]))
     for t in reversed(range(horizon)):
@@ -594,8 +579,8 @@ def linear_policy_return(
             f"K must have shape {(m, n)} and init_second_moment {(n, n)}, got {K.shape} and {S.shape}"
         )
     horizon = check_positive_int("horizon", horizon)
-    gamma = _check_gamma(gamma)
-    action_std = _check_number("action_std", action_std, low=0.0)
+    gamma = check_unit_interval("gamma", gamma)
+    action_std = check_number("action_std", action_std, low=0.0)
     closed_loop = A - B @ K
     step_cost = Q + K.T @ R @ K
     total = 0.0
@@ -647,7 +632,7 @@ class PointMassEnv(_EpisodicEnv):
 
     def __init__(self, horizon: int = 20, action_cost: float = 1.0) -> None:
         self.horizon = check_positive_int("horizon", horizon)
-        self.action_cost = _check_number("action_cost", action_cost, low=0.0, strict=True)
+        self.action_cost = check_number("action_cost", action_cost, low=0.0, strict=True)
         self.init_second_moment = 1.0 / 3.0
         # x' = 1 x + 1 u and cost 1 x^2 + rho u^2, as 1x1 matrices for the general LQR functions.
         self.A = np.ones((1, 1))
@@ -673,7 +658,7 @@ class PointMassEnv(_EpisodicEnv):
         action_std : float >= 0
             Standard deviation of the noise, :math:`\varepsilon \sim \mathcal N(0, 1)` (default 0).
         """
-        gain = _check_number("gain", gain)
+        gain = check_number("gain", gain)
         return linear_policy_return(
             gain,
             self.A,
@@ -686,9 +671,9 @@ class PointMassEnv(_EpisodicEnv):
         )
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+        super().reset(seed=None if seed is None else check_seed("seed", seed))
         if options and "x0" in options:
-            self._x = _check_number("options['x0']", options["x0"])
+            self._x = check_number("options['x0']", options["x0"])
             if abs(self._x) > 1.0:
                 raise ValueError(
                     f"options['x0'] must lie in [-1, 1], the support of the start distribution, "
@@ -755,7 +740,7 @@ class PointMassVectorEnv(VectorEnv):
         self._started = False
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+        super().reset(seed=None if seed is None else check_seed("seed", seed))
         mask = np.ones(self.num_envs, dtype=bool)
         if options and options.get("reset_mask") is not None:
             mask = np.asarray(options["reset_mask"])

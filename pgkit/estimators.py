@@ -35,9 +35,12 @@ from pgkit.validation import (
     as_tensor_list,
     check_bool_flags,
     check_finite,
+    check_float_tensor,
     check_no_overflow,
+    check_number,
     check_positive_int,
     check_same_shape,
+    check_seed,
     check_time_major,
     is_torch,
     to_numpy,
@@ -61,20 +64,6 @@ Params = torch.Tensor | Sequence[torch.Tensor]
 
 
 # ------------------------------------------------------------------ shared checks
-
-
-def _require_tensor(name: str, x: Any) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch.Tensor, got {type(x).__name__}; "
-            f"wrap it with torch.as_tensor({name})"
-        )
-    if not x.is_floating_point():
-        raise TypeError(
-            f"{name} must be a floating-point tensor, got dtype {x.dtype}; "
-            f"convert it with {name}.double() or {name}.float()"
-        )
-    return x
 
 
 def _checked_numpy(name: str, x: Any) -> np.ndarray:
@@ -109,7 +98,7 @@ def _as_param_tuple(params: Params) -> tuple[tuple[torch.Tensor, ...], bool]:
     if not params:
         raise ValueError("params is empty; pass at least one parameter tensor")
     for i, p in enumerate(params):
-        _require_tensor(f"params[{i}]", p)
+        check_float_tensor(f"params[{i}]", p)
         if not torch.isfinite(p).all():
             check_finite(f"params[{i}]", p.detach().float().cpu().numpy())
     return params, single
@@ -143,7 +132,7 @@ def surrogate_loss(log_probs: torch.Tensor, weights: Any) -> torch.Tensor:
     loss : torch.Tensor, shape ()
         Scalar to minimise.
     """
-    _require_tensor("log_probs", log_probs)
+    check_float_tensor("log_probs", log_probs)
     check_same_shape(log_probs=log_probs, weights=weights)
     _checked_numpy("log_probs", log_probs)
     _checked_numpy("weights", weights)
@@ -281,13 +270,7 @@ def score_function_gradient(
 def _generator(seed: int | torch.Generator) -> torch.Generator:
     if isinstance(seed, torch.Generator):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(
-            f"seed must be a non-negative int or a torch.Generator, got {type(seed).__name__}"
-        )
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return torch.Generator().manual_seed(int(seed))
+    return torch.Generator().manual_seed(check_seed("seed", seed))
 
 
 def _param_tensor(name: str, x: Any, shape: tuple[int, ...]) -> torch.Tensor:
@@ -347,12 +330,8 @@ class SoftmaxBandit:
             )
         check_finite("mu", arr)
         object.__setattr__(self, "mu", tuple(float(m) for m in arr))
-        std = self.reward_std
-        if isinstance(std, bool) or not isinstance(std, (int, float, np.integer, np.floating)):
-            raise TypeError(f"reward_std must be a number >= 0, got {type(std).__name__}")
-        if not (math.isfinite(std) and std >= 0):
-            raise ValueError(f"reward_std must be a finite number >= 0, got {std}")
-        object.__setattr__(self, "reward_std", float(std))
+        std = check_number("reward_std", self.reward_std, low=0.0)
+        object.__setattr__(self, "reward_std", std)
 
     @property
     def n_arms(self) -> int:
@@ -479,12 +458,7 @@ class GaussianQuadratic:
     c: float = 0.0
 
     def __post_init__(self) -> None:
-        c = self.c
-        if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)):
-            raise TypeError(f"c must be a finite number, got {type(c).__name__}")
-        if not math.isfinite(c):
-            raise ValueError(f"c must be finite, got {c}")
-        object.__setattr__(self, "c", float(c))
+        object.__setattr__(self, "c", check_number("c", self.c))
 
     @staticmethod
     def _params(mu: Any, log_sigma: Any) -> tuple[float, float]:
@@ -704,10 +678,7 @@ def gradient_variance(
     repeats = check_positive_int("repeats", repeats)
     if repeats < 2:
         raise ValueError("repeats must be >= 2: a variance needs at least two estimates")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be a non-negative int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+    seed = check_seed("seed", seed)
     if reduction not in ("total", "per_parameter"):
         raise ValueError(f"reduction must be 'total' or 'per_parameter', got {reduction!r}")
     if not isinstance(return_mean, bool):
@@ -748,7 +719,7 @@ def _log_ratio(log_probs: Any, old_log_probs: Any, time_major: bool) -> tuple[An
         check_time_major("log_probs", new)
     check_same_shape(log_probs=new, old_log_probs=old)
     if is_torch(log_probs):
-        _require_tensor("log_probs", log_probs)
+        check_float_tensor("log_probs", log_probs)
         return log_probs - _like(old, log_probs), True
     return new - old, False
 

@@ -12,13 +12,16 @@ Shapes are never broadcast: ``log_probs``, ``old_log_probs``, ``advantages``,
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import torch
 
 from pgkit.estimators import _RATIO_FIX, surrogate_loss
-from pgkit.validation import check_finite, check_no_overflow, check_same_shape
+from pgkit.validation import (
+    check_finite,
+    check_float_tensor,
+    check_no_overflow,
+    check_number,
+    check_same_shape,
+)
 
 __all__ = [
     "approx_kl",
@@ -32,16 +35,7 @@ __all__ = [
 
 def _check_tensors(**tensors: torch.Tensor) -> None:
     for name, x in tensors.items():
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(
-                f"{name} must be a torch.Tensor, got {type(x).__name__}; "
-                f"wrap it with torch.as_tensor({name}, dtype=torch.float32)"
-            )
-        if not x.is_floating_point():
-            raise TypeError(
-                f"{name} must be a floating-point tensor, got dtype {x.dtype}; "
-                f"convert it with {name}.float()"
-            )
+        check_float_tensor(name, x)
         if x.numel() == 0:
             raise ValueError(f"{name} is empty; a loss needs at least one sample")
         if not torch.isfinite(x).all():
@@ -50,12 +44,7 @@ def _check_tensors(**tensors: torch.Tensor) -> None:
 
 
 def _check_clip(clip: float) -> float:
-    if isinstance(clip, bool) or not isinstance(clip, (int, float, np.integer, np.floating)):
-        raise TypeError(f"clip must be a positive number such as 0.2, got {type(clip).__name__}")
-    clip = float(clip)
-    if not (math.isfinite(clip) and clip > 0.0):
-        raise ValueError(f"clip must be a finite number > 0 (PPO uses 0.1 to 0.3), got {clip}")
-    return clip
+    return check_number("clip", clip, low=0.0, strict=True, hint="PPO uses 0.1 to 0.3")
 
 
 def policy_gradient_loss(log_probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -33,6 +33,7 @@ from pgkit.validation import (
     check_finite,
     check_no_overflow,
     check_positive_int,
+    check_seed,
     check_unit_interval,
     to_numpy,
 )
@@ -138,6 +139,7 @@ def episode_returns(
     episodes = check_positive_int("episodes", episodes)
     num_envs = min(episodes, 256) if num_envs is None else check_positive_int("num_envs", num_envs)
     gamma = check_unit_interval("gamma", gamma)
+    seed = check_seed("seed", seed)
     if not callable(act):
         raise TypeError(
             f"act must be a function act(obs, rng) -> actions, got {type(act).__name__}"

@@ -28,6 +28,15 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, Independent, Normal
 
+from pgkit.validation import (
+    check_hidden,
+    check_not_flags,
+    check_number,
+    check_positive_int,
+    is_torch,
+    to_numpy,
+)
+
 __all__ = [
     "CategoricalPolicy",
     "GaussianPolicy",
@@ -64,9 +73,15 @@ def mlp(
     -------
     torch.nn.Sequential
     """
-    in_dim = _check_dim("in_dim", in_dim)
-    out_dim = _check_dim("out_dim", out_dim)
-    hidden = tuple(_check_dim("hidden", h) for h in hidden)
+    in_dim = check_positive_int("in_dim", in_dim)
+    out_dim = check_positive_int("out_dim", out_dim)
+    hidden = check_hidden(hidden)
+    if not (isinstance(activation, type) and issubclass(activation, nn.Module)):
+        raise TypeError(
+            f"activation must be a torch.nn.Module class such as nn.Tanh, got {activation!r}; "
+            "pass the class itself (nn.ReLU, not nn.ReLU())"
+        )
+    output_gain = check_number("output_gain", output_gain, low=0.0)
     layers: list[nn.Module] = []
     sizes = (in_dim, *hidden)
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
@@ -99,12 +114,12 @@ class CategoricalPolicy(nn.Module):
         activation: type[nn.Module] = nn.Tanh,
     ) -> None:
         super().__init__()
-        self.obs_dim = _check_dim("obs_dim", obs_dim)
-        self.n_actions = _check_dim("n_actions", n_actions)
+        self.obs_dim = check_positive_int("obs_dim", obs_dim)
+        self.n_actions = check_positive_int("n_actions", n_actions)
         self.logits_net = mlp(obs_dim, n_actions, hidden, activation, output_gain=0.01)
 
     def forward(self, obs: torch.Tensor | np.ndarray) -> Categorical:
-        obs = _as_obs(obs, self.obs_dim)
+        obs = _as_obs(obs, self.obs_dim, like=self.logits_net[0].weight)
         return Categorical(logits=self.logits_net(obs))
 
 
@@ -132,7 +147,7 @@ class GaussianPolicy(nn.Module):
         Observation and action sizes.
     hidden, activation
         The mean network's hidden widths and activation, as in :func:`mlp`.
-    log_std_init : float
+    log_std_init : float in [-20, 20]
         Initial value of every entry of ``log_std`` (default 0, so :math:`\sigma = 1`).
     """
 
@@ -145,15 +160,17 @@ class GaussianPolicy(nn.Module):
         activation: type[nn.Module] = nn.Tanh,
     ) -> None:
         super().__init__()
-        self.obs_dim = _check_dim("obs_dim", obs_dim)
-        self.act_dim = _check_dim("act_dim", act_dim)
-        if not math.isfinite(log_std_init):
-            raise ValueError(f"log_std_init must be a finite number, got {log_std_init}")
+        self.obs_dim = check_positive_int("obs_dim", obs_dim)
+        self.act_dim = check_positive_int("act_dim", act_dim)
+        # sigma = e^20 (or e^-20) is already far outside any useful exploration noise
+        log_std_init = check_number(
+            "log_std_init", log_std_init, low=-20.0, high=20.0, hint="0 gives sigma = 1"
+        )
         self.mean_net = mlp(obs_dim, act_dim, hidden, activation, output_gain=0.01)
-        self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
+        self.log_std = nn.Parameter(torch.full((act_dim,), log_std_init))
 
     def forward(self, obs: torch.Tensor | np.ndarray) -> Independent:
-        obs = _as_obs(obs, self.obs_dim)
+        obs = _as_obs(obs, self.obs_dim, like=self.log_std)
         mu = self.mean_net(obs)
         sigma = self.log_std.exp().expand_as(mu)
         return Independent(Normal(mu, sigma), 1)
@@ -179,11 +196,12 @@ class ValueFunction(nn.Module):
         activation: type[nn.Module] = nn.Tanh,
     ) -> None:
         super().__init__()
-        self.obs_dim = _check_dim("obs_dim", obs_dim)
+        self.obs_dim = check_positive_int("obs_dim", obs_dim)
         self.value_net = mlp(obs_dim, 1, hidden, activation, output_gain=1.0)
 
     def forward(self, obs: torch.Tensor | np.ndarray) -> torch.Tensor:
-        return self.value_net(_as_obs(obs, self.obs_dim)).squeeze(-1)
+        obs = _as_obs(obs, self.obs_dim, like=self.value_net[0].weight)
+        return self.value_net(obs).squeeze(-1)
 
 
 def make_policy(
@@ -255,14 +273,15 @@ def _linear(fan_in: int, fan_out: int, gain: float) -> nn.Linear:
     return layer
 
 
-def _check_dim(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _as_obs(obs: torch.Tensor | np.ndarray, obs_dim: int) -> torch.Tensor:
-    obs = torch.as_tensor(obs, dtype=torch.float32)
+def _as_obs(obs: torch.Tensor | np.ndarray, obs_dim: int, like: torch.Tensor) -> torch.Tensor:
+    """``obs`` as a tensor with the dtype and device of the parameter ``like``."""
+    if is_torch(obs):
+        if obs.is_complex() or obs.dtype == torch.bool:
+            raise TypeError(f"obs must hold real numbers, got dtype {obs.dtype}")
+    else:
+        obs = to_numpy(obs, "obs")
+        check_not_flags("obs", obs)
+    obs = torch.as_tensor(obs, dtype=like.dtype, device=like.device)
     if obs.ndim == 0 or obs.shape[-1] != obs_dim:
         raise ValueError(
             f"obs must have shape (..., {obs_dim}) (last dimension = obs_dim), got shape "

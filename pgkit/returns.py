@@ -26,6 +26,7 @@ from pgkit.validation import (
     check_finite,
     check_no_overflow,
     check_not_flags,
+    check_number,
     check_positive_int,
     check_same_shape,
     check_time_major,
@@ -358,10 +359,7 @@ def normalize_advantages(advantages: Any, eps: float = 1e-8) -> Any:
     TypeError, ValueError
         When ``eps`` is not a finite non-negative number.
     """
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
-        raise TypeError(f"eps must be a small non-negative number, got {type(eps).__name__}")
-    if not np.isfinite(eps) or eps < 0:
-        raise ValueError(f"eps must be a small non-negative number such as 1e-8, got {eps}")
+    eps = check_number("eps", eps, low=0.0, hint="a small number such as 1e-8")
     (a,), _, restore = _prepare({"advantages": advantages})
     centred, spread = a - a.mean(), a.std() + eps
     return restore(centred / spread if spread > 0 else np.zeros_like(centred))

@@ -33,7 +33,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from torch.distributions import Distribution
 
 from pgkit import validation
-from pgkit.validation import check_positive_int
+from pgkit.validation import check_positive_int, check_seed
 
 __all__ = ["Batch", "collect", "collect_episodes", "evaluate", "make_vec_env", "reset_envs"]
 
@@ -111,6 +111,7 @@ def make_vec_env(
     """
     _register_pgkit_envs()
     num_envs = check_positive_int("num_envs", num_envs)
+    seed = check_seed("seed", seed)
     try:
         mode = AutoresetMode(autoreset_mode)
     except ValueError as e:
@@ -143,7 +144,7 @@ def reset_envs(envs: VectorEnv, seed: int) -> np.ndarray:
         The first observations.
     """
     _autoreset_mode(envs)
-    obs, _ = envs.reset(seed=seed)
+    obs, _ = envs.reset(seed=check_seed("seed", seed))
     zeros = np.zeros(envs.num_envs)
     _PROGRESS[envs] = _Progress(np.asarray(obs, np.float32), zeros, zeros.astype(np.int64))
     return obs
@@ -243,6 +244,7 @@ def collect_episodes(envs, policy, episodes: int, *, value_fn=None, seed: int = 
     Batch
     """
     episodes = check_positive_int("episodes", episodes)
+    seed = check_seed("seed", seed)
     if isinstance(envs, str):
         envs = make_vec_env(envs, num_envs=min(episodes, 8), seed=seed)
     n = envs.num_envs
@@ -293,6 +295,7 @@ def evaluate(policy, env_id: str, *, episodes: int = 10, seed: int = 0, determin
     returns : numpy.ndarray, shape (episodes,)
     """
     episodes = check_positive_int("episodes", episodes)
+    seed = check_seed("seed", seed)
     envs = make_vec_env(env_id, num_envs=episodes, seed=seed)
     obs, to_env = _PROGRESS[envs].obs, _action_adapter(envs)
     returns, running = np.zeros(episodes), np.ones(episodes, dtype=bool)

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from pgkit.validation import check_positive_int, check_seed
+
 # The job for forked workers. Handing it over through the fork instead of pickling it
 # lets run_seeds accept lambdas and closures defined in a notebook.
 _job: tuple[Callable[..., Any], dict[str, Any]] | None = None
@@ -70,15 +72,16 @@ def run_seeds(
     ValueError
         When ``seeds`` is empty or repeats a seed, or ``processes`` is not a positive integer.
     """
-    seeds = list(seeds)
+    if isinstance(seeds, (int, np.integer)):
+        raise TypeError(f"seeds must be a list of seeds such as range({seeds}), got {seeds}")
+    seeds = [check_seed(f"seeds[{i}]", s) for i, s in enumerate(seeds)]
     if not seeds:
         raise ValueError("seeds is empty; pass e.g. seeds=range(3)")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds contains duplicates: {seeds}; each run needs its own seed")
     if processes is None:
         processes = min(len(seeds), os.cpu_count() or 1)
-    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
-        raise ValueError(f"processes must be a positive integer, got {processes!r}")
+    processes = check_positive_int("processes", processes)
     if processes == 1:
         return [fn(seed=seed, **kwargs) for seed in seeds]
     global _job
@@ -140,9 +143,7 @@ def book_seed(base: int) -> int:
     -------
     seed : int
     """
-    if isinstance(base, bool) or not isinstance(base, int | np.integer) or base < 0:
-        raise ValueError(f"seed base must be a non-negative integer, got {base!r}")
-    return int(base) + seed_offset()
+    return check_seed("base", base) + seed_offset()
 
 
 def book_seeds(n: int, start: int = 0) -> list[int]:
@@ -159,10 +160,6 @@ def book_seeds(n: int, start: int = 0) -> list[int]:
     -------
     seeds : list of int
     """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n must be a positive integer number of seeds, got {n!r}")
-    if isinstance(start, bool) or not isinstance(start, int | np.integer):
-        raise TypeError(f"start must be a non-negative integer, got {type(start).__name__}")
-    if start < 0:
-        raise ValueError(f"start must be a non-negative integer, got {start!r}")
-    return [book_seed(int(start) + i) for i in range(int(n))]
+    n = check_positive_int("n", n)
+    start = check_seed("start", start)
+    return [book_seed(start + i) for i in range(n)]

@@ -48,8 +48,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pgkit.files import write_atomically
-from pgkit.validation import check_positive_int
+from pgkit.validation import check_positive_int, check_seed
 
 __all__ = [
     "Job",
@@ -96,6 +98,10 @@ class Job:
     settings: tuple[tuple[str, Any], ...]
     seed: int
     eval_episodes: int = 10
+
+    def __post_init__(self) -> None:
+        # a numpy seed would not survive the JSON of the job's spec and id
+        object.__setattr__(self, "seed", check_seed("seed", self.seed))
 
     def spec(self) -> dict[str, Any]:
         return {
@@ -159,11 +165,12 @@ def make_jobs(
         for reserved in ("env_id", "total_steps", "seed", "progress"):
             if name == reserved:
                 raise ValueError(f"grid cannot set {reserved!r}; it is an argument of the sweep")
-    if isinstance(seeds, bool):
-        raise TypeError("seeds must be a number of seeds or a list of seeds")
-    seeds = list(range(check_positive_int("seeds", seeds))) if isinstance(seeds, int) else seeds
-    seeds = [int(s) for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        seeds = range(check_positive_int("seeds", seeds))
+    elif isinstance(seeds, (str, bytes, bool)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a number of seeds or a list of seeds, got {seeds!r}")
+    seeds = [check_seed(f"seeds[{i}]", s) for i, s in enumerate(seeds)]
+    if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds}")
     names = sorted(grid)
     jobs = []

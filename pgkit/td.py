@@ -19,6 +19,7 @@ from pgkit.returns import n_step_returns
 from pgkit.validation import (
     check_finite,
     check_positive_int,
+    check_seed,
     check_unit_interval,
     to_numpy,
 )
@@ -241,7 +242,7 @@ def tabular_episodes(env: Any, episodes: int, seed: int) -> tuple[np.ndarray, ..
             f"{env.action_space}"
         )
     all_states, all_rewards = [], []
-    env.reset(seed=seed)
+    env.reset(seed=check_seed("seed", seed))
     for _ in range(episodes):
         state, _ = env.reset()
         states, rewards = [int(state)], []

@@ -46,14 +46,16 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from pgkit.validation import (
     as_tensor_list,
     check_callable,
     check_finite,
+    check_float_tensor,
+    check_int,
     check_no_overflow,
+    check_number,
     check_positive_int,
 )
 
@@ -71,10 +73,7 @@ MatVec = Callable[[torch.Tensor], torch.Tensor]
 
 
 def _check_vector(name: str, x: object) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    check_float_tensor(name, x)
     if x.ndim != 1 or x.numel() == 0:
         raise ValueError(
             f"{name} must be a non-empty flat vector of shape (P,), got shape {tuple(x.shape)}; "
@@ -86,11 +85,7 @@ def _check_vector(name: str, x: object) -> torch.Tensor:
 
 
 def _check_max_kl(max_kl: float) -> float:
-    if isinstance(max_kl, bool) or not isinstance(max_kl, (int, float, np.integer, np.floating)):
-        raise TypeError(f"max_kl must be a positive number such as 0.01, got {max_kl!r}")
-    if not (math.isfinite(max_kl) and max_kl > 0):
-        raise ValueError(f"max_kl must be a finite number > 0, got {max_kl}")
-    return float(max_kl)
+    return check_number("max_kl", max_kl, low=0.0, strict=True, hint="TRPO uses about 0.01")
 
 
 def categorical_fisher(probs: torch.Tensor) -> torch.Tensor:
@@ -253,11 +248,7 @@ def fisher_vector_product(
     """
     check_callable("kl_fn", kl_fn)
     params = as_tensor_list("params", params)
-    if isinstance(damping, bool) or not isinstance(damping, (int, float, np.integer, np.floating)):
-        raise TypeError(f"damping must be a number >= 0, got {type(damping).__name__}")
-    if not (math.isfinite(damping) and damping >= 0):
-        raise ValueError(f"damping must be a finite number >= 0, got {damping!r}")
-    damping = float(damping)
+    damping = check_number("damping", damping, low=0.0, hint="TRPO uses about 0.1")
     kl = kl_fn()
     if not isinstance(kl, torch.Tensor) or kl.dim() != 0:
         raise ValueError("kl_fn must return a scalar tensor: the mean KL over the batch")
@@ -432,14 +423,8 @@ def backtracking_line_search(
     check_callable("evaluate", evaluate)
     step = _check_vector("step", step).detach()
     max_kl = _check_max_kl(max_kl)
-    if not 0.0 < shrink < 1.0:
-        raise ValueError(f"shrink must be in (0, 1), got {shrink}")
-    if (
-        isinstance(max_backtracks, bool)
-        or not isinstance(max_backtracks, int)
-        or max_backtracks < 0
-    ):
-        raise ValueError(f"max_backtracks must be an integer >= 0, got {max_backtracks!r}")
+    shrink = check_number("shrink", shrink, low=0.0, high=1.0, strict=True)
+    max_backtracks = check_int("max_backtracks", max_backtracks, low=0)
     fraction = 1.0
     for backtracks in range(max_backtracks + 1):
         improvement, kl = (float(x) for x in evaluate(fraction * step))

@@ -131,12 +131,7 @@ def check_no_overflow(
 
 def check_unit_interval(name: str, value: Any) -> float:
     """Return ``value`` as a float after checking it lies in [0, 1] (NaN rejected)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number in [0, 1], got {type(value).__name__}")
-    value = float(value)
-    if math.isnan(value) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {value}")
-    return value
+    return check_number(name, value, low=0.0, high=1.0)
 
 
 def check_bool_flags(name: str, arr: np.ndarray) -> np.ndarray:
@@ -173,10 +168,102 @@ def as_tensor_list(name: str, tensors: Any) -> list:
     return items
 
 
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    strict: bool = False,
+    hint: str = "",
+) -> float:
+    """Return ``value`` as a finite float within the given bounds.
+
+    Python and numpy numbers are accepted alike (``np.float32(0.2)`` is 0.2); booleans and
+    anything else that is not a real number raise ``TypeError``; NaN, infinities and values
+    outside ``[low, high]`` (``(low, high)`` with ``strict``) raise ``ValueError``. ``hint``
+    (e.g. "PPO uses 0.1 to 0.3") ends the message.
+    """
+    hint = f" ({hint})" if hint else ""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number{hint}, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite{hint}, got {value}")
+    below = low is not None and (value <= low if strict else value < low)
+    above = high is not None and (value >= high if strict else value > high)
+    if below or above:
+        if low is not None and high is not None:
+            opening, closing = ("(", ")") if strict else ("[", "]")
+            bound = f"lie in {opening}{low:g}, {high:g}{closing}"
+        elif low is not None:
+            bound = f"be {'>' if strict else '>='} {low:g}"
+        else:
+            bound = f"be {'<' if strict else '<='} {high:g}"
+        raise ValueError(f"{name} must {bound}{hint}, got {value:g}")
+    return value
+
+
+def check_int(name: str, value: Any, low: int = 0) -> int:
+    """Return ``value`` as a Python int after checking it is an integer >= ``low``.
+
+    numpy integers are accepted (gymnasium and torch then get a Python int); booleans and
+    floats such as 2.0 are not: a count or a seed is an integer.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        kind = "a non-negative integer" if low == 0 else f"an integer >= {low}"
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def check_seed(name: str, value: Any) -> int:
+    """Return a seed as a Python int: an integer >= 0, Python or numpy."""
+    return check_int(name, value, low=0)
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """Return ``value`` after checking it is ``True`` or ``False``.
+
+    Not 0/1 and not a numpy bool: a flag lands in a run's ``config.json`` as it was passed.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_float_tensor(name: str, x: Any) -> Any:
+    """Return ``x`` after checking it is a floating-point torch tensor."""
+    if not is_torch(x):
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(x).__name__}; "
+            f"wrap it with torch.as_tensor({name}, dtype=torch.float32)"
+        )
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got dtype {x.dtype}; "
+            f"convert it with {name}.float()"
+        )
+    return x
+
+
+def check_hidden(hidden: Any) -> tuple[int, ...]:
+    """Return the hidden-layer widths as a tuple of ints >= 1: ``(64, 64)``, ``[32]``, ``()``."""
+    if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+        raise TypeError(
+            f"hidden must be a sequence of layer widths, got the number {hidden}; "
+            f"for one hidden layer write hidden=({hidden},)"
+        )
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        raise TypeError(
+            f"hidden must be a sequence of layer widths such as (64, 64), got {hidden!r}"
+        )
+    return tuple(check_positive_int("hidden", h) for h in hidden)
+
+
 def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` after checking it is an integer >= 1."""
+    """Return ``value`` as a Python int after checking it is an integer >= 1."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be a positive integer, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
+    return check_int(name, value, low=1)

@@ -192,12 +192,12 @@ def test_empty_tensor_is_rejected():
 
 @pytest.mark.parametrize("clip", [0.0, -0.1, float("nan"), float("inf")])
 def test_ppo_clip_must_be_positive_and_finite(clip):
-    with pytest.raises(ValueError, match="clip must be a finite number > 0"):
+    with pytest.raises(ValueError, match="clip must be (> 0|finite)"):
         ppo_clip_loss(torch.zeros(2), torch.zeros(2), torch.zeros(2), clip=clip)
 
 
 def test_ppo_clip_must_be_a_number():
-    with pytest.raises(TypeError, match="clip must be a positive number"):
+    with pytest.raises(TypeError, match="clip must be a real number"):
         ppo_clip_loss(torch.zeros(2), torch.zeros(2), torch.zeros(2), clip="0.2")
 
 

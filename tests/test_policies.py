@@ -129,12 +129,12 @@ def test_value_function_checks_observation_dimension():
 
 
 def test_non_positive_sizes_are_rejected():
-    with pytest.raises(ValueError, match="n_actions must be a positive integer"):
+    with pytest.raises(ValueError, match="n_actions must be >= 1"):
         CategoricalPolicy(obs_dim=2, n_actions=0)
 
 
 def test_non_integer_hidden_size_is_rejected():
-    with pytest.raises(ValueError, match="hidden must be a positive integer"):
+    with pytest.raises(TypeError, match="hidden must be a positive integer"):
         ValueFunction(obs_dim=2, hidden=(32.5,))
 
 
@@ -173,3 +173,39 @@ def test_make_policy_rejects_multi_dimensional_box_actions():
 def test_make_policy_rejects_unsupported_observation_space():
     with pytest.raises(ValueError, match="observation_space .* not supported"):
         make_policy(gym.spaces.Discrete(5), gym.spaces.Discrete(2))
+
+
+def test_a_float64_policy_takes_observations_in_float64():
+    torch.manual_seed(0)
+    for net in (CategoricalPolicy(3, 2, (8,)), GaussianPolicy(3, 2, (8,)), ValueFunction(3, (8,))):
+        net = net.double()
+        out = net(np.ones((4, 3)))  # a float64 array stays float64 instead of being cut down
+        value = out if isinstance(out, torch.Tensor) else out.log_prob(out.sample())
+        assert value.dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    ("obs", "error", "match"),
+    [
+        (None, TypeError, "obs must"),
+        ("abc", TypeError, "obs must"),
+        (np.array([[1 + 5j, 2.0, 0.0]]), TypeError, "obs must hold real numbers"),
+        (torch.ones(1, 3, dtype=torch.complex64), TypeError, "obs must hold real numbers"),
+        (np.ones((1, 3), dtype=bool), TypeError, "obs must hold numbers, got booleans"),
+        (torch.ones(1, 3, dtype=torch.bool), TypeError, "obs must hold real numbers"),
+    ],
+)
+def test_observations_that_are_not_real_numbers_are_refused_by_name(obs, error, match):
+    for net in (CategoricalPolicy(3, 2, (8,)), GaussianPolicy(3, 2, (8,)), ValueFunction(3, (8,))):
+        with pytest.raises(error, match=match):
+            net(obs)
+
+
+def test_hidden_given_as_a_number_says_how_to_write_one_layer():
+    with pytest.raises(TypeError, match=r"hidden=\(64,\)"):
+        CategoricalPolicy(4, 2, 64)
+
+
+def test_an_activation_instance_is_refused_with_the_fix():
+    with pytest.raises(TypeError, match=r"nn.ReLU, not nn.ReLU\(\)"):
+        ValueFunction(4, (8,), activation=torch.nn.ReLU())

@@ -1,5 +1,6 @@
 import os
 
+import numpy as np
 import pytest
 
 from pgkit.seeds import run_seeds
@@ -28,7 +29,7 @@ def test_parallel_accepts_a_closure():
 
 @pytest.mark.parametrize(
     "seeds, processes, match",
-    [([], None, "empty"), ([1, 1], None, "duplicates"), ([1], 0, "positive")],
+    [([], None, "empty"), ([1, 1], None, "duplicates"), ([1], 0, "processes must be >= 1")],
 )
 def test_errors(seeds, processes, match):
     with pytest.raises(ValueError, match=match):
@@ -60,7 +61,10 @@ def test_bad_seed_offset_is_named(monkeypatch, value, match):
 def test_book_seed_rejects_non_seeds(base):
     from pgkit.seeds import book_seed
 
-    with pytest.raises(ValueError, match="non-negative integer"):
+    # one rule everywhere: a wrong type is a TypeError, a wrong value a ValueError
+    with pytest.raises(
+        (TypeError, ValueError), match=r"base must be (a non-negative integer|>= 0)"
+    ):
         book_seed(base)
 
 
@@ -68,5 +72,65 @@ def test_book_seed_rejects_non_seeds(base):
 def test_book_seeds_rejects_a_bad_count(n):
     from pgkit.seeds import book_seeds
 
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises((TypeError, ValueError), match=r"n must be (a positive integer|>= 1)"):
         book_seeds(n)
+
+
+# --- one seed check for every entry point (issue: "Seeds" under unhelpful errors) ----------
+
+
+def _seeded_calls():
+    """Every public entry point that takes a seed, as ``name -> call(seed)``, kept cheap."""
+    import gymnasium
+
+    import pgkit.envs  # noqa: F401  (registers the pgkit/ ids)
+    from pgkit import estimators, objective, rollout, sweeps, td
+    from pgkit.policies import CategoricalPolicy
+    from pgkit.seeds import book_seed, book_seeds
+
+    policy = CategoricalPolicy(4, 2, (8,))
+    return {
+        "rollout.make_vec_env": lambda s: rollout.make_vec_env("CartPole-v1", 1, seed=s),
+        "rollout.reset_envs": lambda s: rollout.reset_envs(
+            rollout.make_vec_env("CartPole-v1", 1), s
+        ),
+        "rollout.collect_episodes": lambda s: rollout.collect_episodes(
+            "CartPole-v1", policy, 1, seed=s
+        ),
+        "rollout.evaluate": lambda s: rollout.evaluate(policy, "CartPole-v1", episodes=1, seed=s),
+        "objective.episode_returns": lambda s: objective.episode_returns(
+            lambda obs, rng: np.zeros(len(obs), dtype=np.int64), episodes=1, seed=s
+        ),
+        "td.tabular_episodes": lambda s: td.tabular_episodes("pgkit/RandomWalk-v0", 1, seed=s),
+        "envs reset": lambda s: gymnasium.make("pgkit/Driving-v0").reset(seed=s),
+        "envs.DrivingEnv.sample_leg_hours": lambda s: pgkit.envs.DrivingEnv().sample_leg_hours(
+            2, seed=s
+        ),
+        "seeds.run_seeds": lambda s: run_seeds(_job, [s], processes=1),
+        "seeds.book_seed": book_seed,
+        "seeds.book_seeds(start)": lambda s: book_seeds(1, start=s),
+        "sweeps.Job": lambda s: sweeps.Job("ppo", "CartPole-v1", 64, (), s),
+        "sweeps.make_jobs": lambda s: sweeps.make_jobs(
+            "ppo", "CartPole-v1", total_steps=64, seeds=[s]
+        ),
+        "estimators.SoftmaxBandit.sample": lambda s: estimators.SoftmaxBandit((0.0, 1.0)).sample(
+            np.zeros(2), 3, seed=s
+        ),
+    }
+
+
+CALLS = _seeded_calls()
+
+
+@pytest.mark.parametrize("entry", sorted(CALLS))
+@pytest.mark.parametrize(
+    ("seed", "error"), [(-1, ValueError), (1.5, TypeError), (True, TypeError), ("3", TypeError)]
+)
+def test_every_entry_point_refuses_a_bad_seed_by_name(entry, seed, error):
+    with pytest.raises(error, match=r"(seed|base|start)\S* must be"):
+        CALLS[entry](seed)
+
+
+@pytest.mark.parametrize("entry", sorted(CALLS))
+def test_every_entry_point_takes_a_numpy_integer_seed(entry):
+    CALLS[entry](np.int64(3))

@@ -272,7 +272,7 @@ def test_rejects_alpha_above_one():
 
 
 def test_rejects_alpha_that_is_not_a_number():
-    with pytest.raises(TypeError, match="alpha must be a number"):
+    with pytest.raises(TypeError, match="alpha must be a real number"):
         n_step_td_episode(V4, S4, R3, 1.0, 1, "0.1")
 
 
