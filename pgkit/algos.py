@@ -50,7 +50,7 @@ from pgkit.losses import (
     _pg_surrogate,
     _value_mse,
 )
-from pgkit.policies import ValueFunction, make_policy, observation_dim
+from pgkit.policies import ValueFunction, make_policy, observation_dim, unchecked_distributions
 from pgkit.returns import (
     discounted_returns,
     gae,
@@ -679,8 +679,8 @@ class _Run:
         self._threads = torch.get_num_threads()
         torch.set_num_threads(1)
         # argument checks in torch.distributions cost more than the tiny networks themselves
-        self._validate_args = torch.distributions.Distribution._validate_args
-        torch.distributions.Distribution.set_default_validate_args(False)
+        self._unchecked = unchecked_distributions()
+        self._unchecked.__enter__()
         self._rng_state = torch.random.get_rng_state()
         torch.manual_seed(self.config["seed"])
         self.rng = np.random.default_rng(self.config["seed"])
@@ -696,7 +696,7 @@ class _Run:
         for envs in self._envs:
             envs.close()
         torch.random.set_rng_state(self._rng_state)
-        torch.distributions.Distribution.set_default_validate_args(self._validate_args)
+        self._unchecked.__exit__(None, None, None)
         torch.set_num_threads(self._threads)
         stopped = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
         if stopped and not isinstance(exc, TrainingInterrupted) and self._modules:

@@ -19,8 +19,9 @@ initial policy) and 1.0 for the value head; biases start at zero.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -44,6 +45,7 @@ __all__ = [
     "make_policy",
     "mlp",
     "observation_dim",
+    "unchecked_distributions",
 ]
 
 
@@ -264,6 +266,27 @@ def observation_dim(observation_space: gym.Space) -> int:
         "1-D Box observations of shape (obs_dim,); flatten or one-hot encode other spaces "
         "with a gymnasium observation wrapper first"
     )
+
+
+@contextlib.contextmanager
+def unchecked_distributions() -> Iterator[None]:
+    """Turn off torch.distributions' argument checks inside the ``with`` block, then restore.
+
+    The checks (finite parameters, samples in the support) cost more than the small
+    networks of this book; pgkit's rollouts and training loops check their tensors
+    themselves. This is the one place in pgkit that changes the setting.
+
+    Examples
+    --------
+    >>> with unchecked_distributions():
+    ...     dist = policy(obs)  # doctest: +SKIP
+    """
+    previous = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(previous)
 
 
 def _linear(fan_in: int, fan_out: int, gain: float) -> nn.Linear:

@@ -6,9 +6,10 @@ sub-environments, every one a real transition, with ``terminated`` and ``truncat
 apart so that truncation can be bootstrapped with :math:`V(s_{t+1})` and termination cannot.
 
 Collection continues across calls: the observation each sub-environment waits on and
-the return and length of its episode so far live on the side, in a weak dictionary keyed
-by the env object (so they vanish with the env). :func:`make_vec_env` and
-:func:`reset_envs` start that record; reset through them rather than ``envs.reset``.
+the return and length of its episode so far are the public state of a :class:`RolloutEnv`,
+the vector env that :func:`make_vec_env` returns. It wraps any gymnasium vector env and
+follows every ``reset`` and ``step`` made through it, so resetting the gymnasium way
+(``envs.reset(seed=0)``) is all that starting or restarting collection takes.
 
 Autoreset. In gymnasium's NEXT_STEP mode the call after an episode ends only resets the
 sub-env and yields no transition. We avoid that phantom step by resetting the finished
@@ -21,8 +22,6 @@ SAME_STEP mode the env resets itself and hands the final observation in
 
 from __future__ import annotations
 
-import contextlib
-import weakref
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -30,12 +29,20 @@ import numpy as np
 import torch
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from gymnasium.vector import AutoresetMode, VectorEnv
-from torch.distributions import Distribution
 
 from pgkit import validation
+from pgkit.policies import unchecked_distributions
 from pgkit.validation import check_positive_int, check_seed
 
-__all__ = ["Batch", "collect", "collect_episodes", "evaluate", "make_vec_env", "reset_envs"]
+__all__ = [
+    "Batch",
+    "RolloutEnv",
+    "collect",
+    "collect_episodes",
+    "evaluate",
+    "make_vec_env",
+    "reset_envs",
+]
 
 
 @dataclass(frozen=True)
@@ -76,14 +83,52 @@ class Batch:
     episode_lengths: np.ndarray
 
 
-@dataclass
-class _Progress:
-    obs: np.ndarray  # (N, *obs_shape) float32: what each sub-env's next action responds to
-    episode_return: np.ndarray  # (N,) reward so far in each running episode
-    episode_length: np.ndarray  # (N,) steps so far in each running episode
+class RolloutEnv(gym.vector.VectorWrapper):
+    """A vector env that keeps where collection stands, for :func:`collect` (Chapter 3).
 
+    Every ``reset`` and ``step`` goes through to the wrapped env unchanged. On the way back
+    the wrapper keeps, in ``envs.obs`` (shape ``(N,) + obs_shape``, float32; None before the
+    first reset), the observation each sub-env's next action responds to. A full reset
+    starts every episode afresh; a partial one (``options={"reset_mask": mask}``) restarts
+    the masked sub-envs only. ``envs.episode_return`` and ``envs.episode_length`` (shape
+    ``(N,)``) hold the reward and steps so far of each running episode; :func:`collect`
+    adds them up.
 
-_PROGRESS: weakref.WeakKeyDictionary[VectorEnv, _Progress] = weakref.WeakKeyDictionary()
+    Parameters
+    ----------
+    env : gymnasium.vector.VectorEnv
+        Any vector env, e.g. ``gymnasium.make_vec("CartPole-v1", 4)``; reset it through the
+        wrapper (``envs.reset(seed=0)``) before collecting.
+    """
+
+    def __init__(self, env: VectorEnv) -> None:
+        if not isinstance(env, VectorEnv):
+            raise TypeError(
+                f"env must be a gymnasium vector env such as gymnasium.make_vec(env_id, n), "
+                f"got {type(env).__name__}"
+            )
+        super().__init__(env)
+        self.obs: np.ndarray | None = None
+        self.episode_return = np.zeros(self.num_envs)
+        self.episode_length = np.zeros(self.num_envs, dtype=np.int64)
+
+    def reset(self, *, seed=None, options=None):
+        # read the mask first: SyncVectorEnv.reset pops it from the options
+        mask = (options or {}).get("reset_mask")
+        fresh = np.ones(self.num_envs, bool) if mask is None else np.array(mask, bool)
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.restarted(np.asarray(obs, np.float32), fresh)
+        return obs, info
+
+    def step(self, actions):
+        observation, reward, terminated, truncated, info = self.env.step(actions)
+        self.obs = np.asarray(observation, np.float32)
+        return observation, reward, terminated, truncated, info
+
+    def restarted(self, obs: np.ndarray, mask: np.ndarray) -> None:
+        """Record that the sub-envs in ``mask`` began new episodes, now at ``obs``."""
+        self.obs = obs
+        self.episode_return[mask], self.episode_length[mask] = 0.0, 0
 
 
 def make_vec_env(
@@ -107,7 +152,8 @@ def make_vec_env(
 
     Returns
     -------
-    gymnasium.vector.VectorEnv
+    RolloutEnv
+        Reset with ``seed``, ready for :func:`collect`.
     """
     _register_pgkit_envs()
     num_envs = check_positive_int("num_envs", num_envs)
@@ -124,17 +170,18 @@ def make_vec_env(
         envs = gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")
     else:
         envs = gym.make_vec(env_id, num_envs, "sync", vector_kwargs={"autoreset_mode": mode})
+    envs = RolloutEnv(envs)
     reset_envs(envs, seed)
     return envs
 
 
-def reset_envs(envs: VectorEnv, seed: int) -> np.ndarray:
-    """Reset every sub-env with ``seed`` and start (or restart) collection from there.
+def reset_envs(envs: RolloutEnv, seed: int) -> np.ndarray:
+    """Reset every sub-env with ``seed``: ``envs.reset(seed=seed)``, after checking both.
 
     Parameters
     ----------
-    envs : gymnasium.vector.VectorEnv
-        The vector env.
+    envs : RolloutEnv
+        The vector env, e.g. from :func:`make_vec_env`.
     seed : int
         Passed to ``envs.reset(seed=seed)``.
 
@@ -143,10 +190,9 @@ def reset_envs(envs: VectorEnv, seed: int) -> np.ndarray:
     obs : numpy.ndarray, shape (N,) + obs_shape
         The first observations.
     """
+    _rollout_env(envs)
     _autoreset_mode(envs)
     obs, _ = envs.reset(seed=check_seed("seed", seed))
-    zeros = np.zeros(envs.num_envs)
-    _PROGRESS[envs] = _Progress(np.asarray(obs, np.float32), zeros, zeros.astype(np.int64))
     return obs
 
 
@@ -160,9 +206,9 @@ def collect(envs: VectorEnv, policy: torch.nn.Module, steps: int, value_fn=None)
 
     Parameters
     ----------
-    envs : gymnasium.vector.VectorEnv
-        Started by :func:`make_vec_env` or :func:`reset_envs`; collection continues where the
-        previous call stopped.
+    envs : RolloutEnv
+        From :func:`make_vec_env`, or any gymnasium vector env wrapped in :class:`RolloutEnv`,
+        reset at least once; collection continues where the previous call stopped.
     policy : torch.nn.Module
         Maps observations to a distribution over actions, as in :mod:`pgkit.policies`.
     steps : int >= 1
@@ -175,7 +221,7 @@ def collect(envs: VectorEnv, policy: torch.nn.Module, steps: int, value_fn=None)
     Batch
     """
     steps = check_positive_int("steps", steps)
-    progress, mode, to_env = _progress(envs), _autoreset_mode(envs), _action_adapter(envs)
+    progress, mode, to_env = _started(envs), _autoreset_mode(envs), _action_adapter(envs)
     n, space = envs.num_envs, envs.single_action_space
     obs = np.empty((steps, *progress.obs.shape), np.float32)
     next_obs = np.empty_like(obs)
@@ -185,7 +231,7 @@ def collect(envs: VectorEnv, policy: torch.nn.Module, steps: int, value_fn=None)
     terminated, truncated = np.empty((steps, n), bool), np.empty((steps, n), bool)
     episode_return, episode_length = progress.episode_return, progress.episode_length
     returns, lengths = [], []
-    with torch.no_grad(), _fast_distributions():
+    with torch.no_grad(), unchecked_distributions():
         for t in range(steps):
             obs[t] = progress.obs
             actions[t] = policy(torch.from_numpy(obs[t])).sample().numpy()
@@ -201,8 +247,7 @@ def collect(envs: VectorEnv, policy: torch.nn.Module, steps: int, value_fn=None)
                 if mode is AutoresetMode.SAME_STEP:
                     next_obs[t, done] = np.stack(info["final_obs"][done])
                 else:
-                    observation = _reset_finished(envs, observation, done)
-            progress.obs = observation
+                    _reset_finished(envs, observation, done)
         # One batched pass after the loop costs less than a log_prob call per step.
         obs, actions = torch.from_numpy(obs), torch.from_numpy(actions)
         log_probs = policy(obs).log_prob(actions).float()
@@ -249,7 +294,7 @@ def collect_episodes(envs, policy, episodes: int, *, value_fn=None, seed: int = 
         envs = make_vec_env(envs, num_envs=min(episodes, 8), seed=seed)
     n = envs.num_envs
     quota = np.full(n, episodes // n) + (np.arange(n) < episodes % n)
-    running = _progress(envs).episode_length > 0  # started before this call: not kept
+    running = _started(envs).episode_length > 0  # started before this call: not kept
     batches = []
     while True:
         batches.append(collect(envs, policy, 32))
@@ -297,9 +342,9 @@ def evaluate(policy, env_id: str, *, episodes: int = 10, seed: int = 0, determin
     episodes = check_positive_int("episodes", episodes)
     seed = check_seed("seed", seed)
     envs = make_vec_env(env_id, num_envs=episodes, seed=seed)
-    obs, to_env = _PROGRESS[envs].obs, _action_adapter(envs)
+    obs, to_env = envs.obs, _action_adapter(envs)
     returns, running = np.zeros(episodes), np.ones(episodes, dtype=bool)
-    with torch.random.fork_rng(devices=[]), torch.no_grad(), _fast_distributions():
+    with torch.random.fork_rng(devices=[]), torch.no_grad(), unchecked_distributions():
         torch.manual_seed(seed)
         steps = 0
         while running.any():
@@ -316,15 +361,18 @@ def evaluate(policy, env_id: str, *, episodes: int = 10, seed: int = 0, determin
     return returns
 
 
-def _reset_finished(envs, obs: np.ndarray, done: np.ndarray) -> np.ndarray:
+def _reset_finished(envs: RolloutEnv, obs: np.ndarray, done: np.ndarray) -> None:
     """NEXT_STEP: reset the ``done`` sub-envs now, so the next step is a real transition."""
-    if isinstance(envs, CartPoleVectorEnv):
+    cartpole = envs.env
+    if isinstance(cartpole, CartPoleVectorEnv):
         # Its reset() restarts all sub-envs; this is its own autoreset step, done early.
-        fresh = envs.np_random.uniform(envs.low, envs.high, size=(4, int(done.sum())))
-        envs.state[:, done], envs.steps[done], envs.prev_done[done] = fresh, 0, False
-        obs = obs.copy()
+        # Only when nothing sits in between: a wrapper could transform what it returns.
+        fresh = cartpole.np_random.uniform(cartpole.low, cartpole.high, size=(4, int(done.sum())))
+        cartpole.state[:, done], cartpole.steps[done], cartpole.prev_done[done] = fresh, 0, False
+        obs = np.array(obs, np.float32)
         obs[done] = fresh.T
-        return obs
+        envs.restarted(obs, done)
+        return
     fresh = np.asarray(envs.reset(options={"reset_mask": done})[0], np.float32)
     if not np.array_equal(fresh[~done], obs[~done]):
         raise RuntimeError(
@@ -332,7 +380,6 @@ def _reset_finished(envs, obs: np.ndarray, done: np.ndarray) -> np.ndarray:
             "not support partial resets. Build it with pgkit.rollout.make_vec_env, use "
             "SyncVectorEnv, or use autoreset_mode=AutoresetMode.SAME_STEP"
         )
-    return fresh
 
 
 def _values(value_fn, obs: torch.Tensor, next_obs: torch.Tensor):
@@ -349,13 +396,23 @@ def _values(value_fn, obs: torch.Tensor, next_obs: torch.Tensor):
     return both.float().split(obs.shape[0])
 
 
-def _progress(envs) -> _Progress:
-    if envs not in _PROGRESS:
-        raise ValueError(
-            "envs has not been started: create it with pgkit.rollout.make_vec_env(env_id, "
-            "num_envs, seed) or call pgkit.rollout.reset_envs(envs, seed) once before collecting"
+def _rollout_env(envs) -> RolloutEnv:
+    if not isinstance(envs, RolloutEnv):
+        raise TypeError(
+            f"envs must be a pgkit.rollout.RolloutEnv, got {type(envs).__name__}: build it with "
+            "pgkit.rollout.make_vec_env(env_id, num_envs, seed), or wrap a gymnasium vector env "
+            "with envs = RolloutEnv(envs) and reset it with envs.reset(seed=0)"
         )
-    return _PROGRESS[envs]
+    return envs
+
+
+def _started(envs) -> RolloutEnv:
+    if _rollout_env(envs).obs is None:
+        raise ValueError(
+            "envs has not been started: reset it once before collecting, envs.reset(seed=0) "
+            "(pgkit.rollout.make_vec_env returns it reset)"
+        )
+    return envs
 
 
 def _autoreset_mode(envs) -> AutoresetMode:
@@ -379,17 +436,6 @@ def _action_adapter(envs):
     if isinstance(space, gym.spaces.Box):
         return lambda action: np.clip(action, space.low, space.high)
     return lambda action: action
-
-
-@contextlib.contextmanager
-def _fast_distributions():
-    """Skip torch.distributions' argument checks (a large share of a small policy's cost)."""
-    previous = Distribution._validate_args
-    Distribution.set_default_validate_args(False)
-    try:
-        yield
-    finally:
-        Distribution.set_default_validate_args(previous)
 
 
 def _register_pgkit_envs() -> None:

@@ -53,8 +53,9 @@ def run_seeds(
     ----------
     fn : callable
         Called as ``fn(seed=s, **kwargs)``.
-    seeds : sequence of int
-        Distinct seeds, one run each.
+    seeds : sequence
+        Distinct seeds, one run each: usually ints, or any picklable keys such as
+        ``(method, seed)`` pairs that ``fn`` understands; ``fn`` checks them.
     processes : int, optional
         Worker processes that run seeds side by side; default one per core, at most one per seed.
         ``processes=1`` runs in this process.
@@ -74,7 +75,8 @@ def run_seeds(
     """
     if isinstance(seeds, (int, np.integer)):
         raise TypeError(f"seeds must be a list of seeds such as range({seeds}), got {seeds}")
-    seeds = [check_seed(f"seeds[{i}]", s) for i, s in enumerate(seeds)]
+    # fn decides what a seed is (an int, or a (method, seed) job as in Chapter 5) and checks it
+    seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds is empty; pass e.g. seeds=range(3)")
     if len(set(seeds)) != len(seeds):

@@ -57,6 +57,7 @@ EXCLUDED = {
     "pgkit.objective.episode_returns": "runs episodes in a gymnasium environment",
     "pgkit.policies.make_policy": "takes gymnasium spaces; tested in test_policies",
     "pgkit.policies.observation_dim": "takes a gymnasium space; tested in test_policies",
+    "pgkit.policies.unchecked_distributions": "a context manager without arguments",
     "pgkit.td.tabular_episodes": "runs episodes in an environment",
     "pgkit.seeds.run_seeds": "starts worker processes",
     "pgkit.validation.endless_episode_error": "builds an error message; has no checks to test",

@@ -17,6 +17,7 @@ from torch.distributions import Categorical, Distribution
 from pgkit.policies import CategoricalPolicy, GaussianPolicy, ValueFunction
 from pgkit.rollout import (
     Batch,
+    RolloutEnv,
     collect,
     collect_episodes,
     evaluate,
@@ -73,7 +74,7 @@ def counting_env(length, terminates):
 
 def make_counting_envs(mode, seed=0):
     fns = [lambda L=L, k=k: counting_env(L, k) for L, k in zip(LENGTHS, TERMINATES, strict=True)]
-    envs = SyncVectorEnv(fns, autoreset_mode=mode)
+    envs = RolloutEnv(SyncVectorEnv(fns, autoreset_mode=mode))
     reset_envs(envs, seed=seed)
     return envs
 
@@ -169,8 +170,10 @@ def test_log_probs_are_those_of_the_collecting_policy():
 
 
 def test_native_cartpole_next_obs_at_ends_and_fresh_resets():
-    envs = gym.make_vec(
-        "CartPole-v1", 4, vectorization_mode="vector_entry_point", max_episode_steps=15
+    envs = RolloutEnv(
+        gym.make_vec(
+            "CartPole-v1", 4, vectorization_mode="vector_entry_point", max_episode_steps=15
+        )
     )
     reset_envs(envs, seed=1)
     batch = collect(envs, policy_for(obs_dim=4), 120)
@@ -195,9 +198,9 @@ def test_native_cartpole_next_obs_at_ends_and_fresh_resets():
 
 def test_make_vec_env_uses_native_cartpole_and_sync_otherwise():
     native = make_vec_env("CartPole-v1", num_envs=3, seed=0)
-    assert type(native).__name__ == "CartPoleVectorEnv"
+    assert isinstance(native, RolloutEnv) and type(native.env).__name__ == "CartPoleVectorEnv"
     same_step = make_vec_env("CartPole-v1", num_envs=3, seed=0, autoreset_mode="SameStep")
-    assert isinstance(same_step, SyncVectorEnv)
+    assert isinstance(same_step.env, SyncVectorEnv)
     assert same_step.metadata["autoreset_mode"] is AutoresetMode.SAME_STEP
 
 
@@ -215,7 +218,7 @@ def test_same_seed_gives_identical_batches():
 
 
 def test_box_actions_are_clipped_only_at_the_env():
-    envs = SyncVectorEnv([EchoEnv, EchoEnv])
+    envs = RolloutEnv(SyncVectorEnv([EchoEnv, EchoEnv]))
     reset_envs(envs, seed=0)
     torch.manual_seed(0)
     policy = GaussianPolicy(obs_dim=1, act_dim=1, log_std_init=math.log(2.0))
@@ -298,7 +301,7 @@ def test_evaluate_cartpole_is_reproducible():
 
 
 def test_disabled_autoreset_is_rejected_by_reset_envs():
-    envs = SyncVectorEnv([CountingEnv], autoreset_mode=AutoresetMode.DISABLED)
+    envs = RolloutEnv(SyncVectorEnv([CountingEnv], autoreset_mode=AutoresetMode.DISABLED))
     with pytest.raises(ValueError, match="DISABLED is not supported"):
         reset_envs(envs, seed=0)
 
@@ -318,11 +321,29 @@ def test_unknown_env_id_is_rejected():
         make_vec_env("NoSuchEnv-v0")
 
 
-def test_collect_needs_a_started_env():
-    envs = SyncVectorEnv([CountingEnv])
-    envs.reset(seed=0)
-    with pytest.raises(ValueError, match="reset_envs"):
-        collect(envs, policy_for(), 4)
+def test_collect_needs_a_rollout_env_that_was_reset():
+    raw = SyncVectorEnv([CountingEnv])
+    raw.reset(seed=0)
+    with pytest.raises(TypeError, match=r"envs = RolloutEnv\(envs\)"):
+        collect(raw, policy_for(), 4)
+    with pytest.raises(ValueError, match=r"envs.reset\(seed=0\)"):
+        collect(RolloutEnv(SyncVectorEnv([CountingEnv])), policy_for(), 4)
+
+
+def test_a_gymnasium_vector_env_collects_once_wrapped_and_reset_the_gymnasium_way():
+    envs = RolloutEnv(gym.make_vec("CartPole-v1", 2, vectorization_mode="sync"))
+    obs, _ = envs.reset(seed=5)
+    batch = collect(envs, policy_for(obs_dim=4), 3)
+    np.testing.assert_array_equal(batch.obs[0].numpy(), obs)
+
+
+def test_a_direct_reset_between_collects_is_followed():
+    envs = make_vec_env("CartPole-v1", 2, seed=0)
+    collect(envs, policy_for(obs_dim=4), 7)
+    obs, _ = envs.reset(seed=123)
+    batch = collect(envs, policy_for(obs_dim=4), 1)
+    np.testing.assert_array_equal(batch.obs[0].numpy(), obs)  # not the stale observation
+    assert (envs.episode_length == 1).all()  # the episodes restarted with the reset
 
 
 def test_collect_rejects_non_positive_steps():
@@ -331,15 +352,17 @@ def test_collect_rejects_non_positive_steps():
 
 
 def test_env_without_autoreset_metadata_is_rejected():
-    envs = SyncVectorEnv([CountingEnv])
-    envs.metadata = {}
+    inner = SyncVectorEnv([CountingEnv])
+    inner.metadata = {}
+    envs = RolloutEnv(inner)
     with pytest.raises(ValueError, match="autoreset_mode"):
         reset_envs(envs, seed=0)
 
 
 def test_env_ignoring_reset_mask_is_detected():
     # A wrapped native CartPole restarts all sub-envs on reset(options={"reset_mask": ...}).
-    envs = gym.vector.VectorWrapper(make_vec_env("CartPole-v1", num_envs=4, seed=0))
+    native = gym.make_vec("CartPole-v1", 4, vectorization_mode="vector_entry_point")
+    envs = RolloutEnv(gym.vector.VectorWrapper(native))
     reset_envs(envs, seed=0)
     with pytest.raises(RuntimeError, match="does not support partial resets"):
         collect(envs, policy_for(obs_dim=4), 200)

@@ -106,7 +106,6 @@ def _seeded_calls():
         "envs.DrivingEnv.sample_leg_hours": lambda s: pgkit.envs.DrivingEnv().sample_leg_hours(
             2, seed=s
         ),
-        "seeds.run_seeds": lambda s: run_seeds(_job, [s], processes=1),
         "seeds.book_seed": book_seed,
         "seeds.book_seeds(start)": lambda s: book_seeds(1, start=s),
         "sweeps.Job": lambda s: sweeps.Job("ppo", "CartPole-v1", 64, (), s),
