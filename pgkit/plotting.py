@@ -5,6 +5,10 @@ over seeds with a 95% confidence band for that mean, so curves from different
 chapters and algorithms can be compared by eye. The palette is Okabe and Ito's,
 which stays distinguishable for the common forms of colour blindness and in
 greyscale print when combined with the line styles below.
+
+Inputs are checked before anything is drawn, so a mistake raises a ``ValueError`` or
+``TypeError`` naming the argument instead of leaving a half-drawn figure, an empty or
+one-point curve, or a band of NaN.
 """
 
 from __future__ import annotations
@@ -14,6 +18,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from pgkit.validation import check_no_overflow, to_numpy
+
+__all__ = [
+    "LINESTYLES",
+    "PALETTE",
+    "STYLE",
+    "compare_methods",
+    "confidence_band",
+    "learning_curve",
+    "resample_curves",
+    "sweep_heatmap",
+    "t_quantile_975",
+    "use_style",
+]
 
 # Okabe & Ito (2008) colour-blind-safe palette, most distinct colours first.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -83,9 +102,15 @@ def t_quantile_975(df: int) -> float:
 
     Raises
     ------
+    TypeError
+        When ``df`` is not an integer (booleans included).
     ValueError
         When ``df < 1``.
     """
+    if isinstance(df, bool) or not isinstance(df, (int, np.integer)):
+        raise TypeError(
+            f"df must be an integer (the number of seeds minus one), got {type(df).__name__}"
+        )
     if df < 1:
         raise ValueError(f"df must be >= 1 (need at least two seeds for a band), got {df}")
     return _T975[df - 1] if df <= len(_T975) else 1.96
@@ -104,7 +129,7 @@ def confidence_band(curves: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Parameters
     ----------
     curves : array_like, shape (S, K)
-        :math:`S` seeds, :math:`K` points.
+        :math:`S` seeds, :math:`K` points, real and finite.
 
     Returns
     -------
@@ -113,28 +138,161 @@ def confidence_band(curves: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Raises
     ------
+    TypeError
+        When ``curves`` holds booleans, complex numbers or anything but numbers.
     ValueError
-        When ``curves`` is not two-dimensional or holds no seed.
+        When ``curves`` is not two-dimensional, holds no seed or no point, holds NaN or
+        infinity, or holds values so large that the band overflows.
     """
-    curves = np.asarray(curves, dtype=float)
-    if curves.ndim != 2 or curves.shape[0] == 0:
-        raise ValueError(f"curves must have shape (seeds, points), got {curves.shape}")
-    mean = curves.mean(axis=0)
-    seeds = curves.shape[0]
-    if seeds == 1:
-        return mean, mean.copy(), mean.copy()
-    half = t_quantile_975(seeds - 1) * curves.std(axis=0, ddof=1) / math.sqrt(seeds)
-    return mean, mean - half, mean + half
-
-
-def _history(result: Any) -> Mapping[str, Any]:
-    history = getattr(result, "history", result)
-    if not isinstance(history, Mapping) or "steps" not in history:
-        raise TypeError(
-            "expected a TrainResult or a history dict with a 'steps' entry, "
-            f"got {type(result).__name__}"
+    curves = _real_array("curves", curves)
+    if curves.ndim != 2:
+        hint = (
+            "; for a single seed's curve use curves[None, :]"
+            if curves.ndim == 1
+            else ", e.g. np.stack(list_of_curves)"
         )
-    return history
+        raise ValueError(f"curves must have shape (seeds, points), got shape {curves.shape}{hint}")
+    if curves.shape[0] == 0:
+        raise ValueError("curves holds no seed (shape (0, K)); pass at least one seed's curve")
+    if curves.shape[1] == 0:
+        raise ValueError("curves has no point (shape (S, 0)); pass curves of at least one point")
+    # A NaN would make the mean and both edges NaN at that point without a word; resample_curves
+    # is where missing values (iterations with no finished episode) are skipped.
+    _check_finite(
+        "curves",
+        curves,
+        "every seed needs a value at every point: put the runs on one grid with "
+        "resample_curves, which skips NaN entries, or drop that point",
+    )
+    seeds = curves.shape[0]
+    # Values near the float maximum overflow in the sum or the squares; the check below turns
+    # that into an error naming curves, so numpy's warning would only repeat it.
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = curves.mean(axis=0)
+        if seeds == 1:
+            low, high = mean.copy(), mean.copy()
+        else:
+            half = t_quantile_975(seeds - 1) * curves.std(axis=0, ddof=1) / math.sqrt(seeds)
+            low, high = mean - half, mean + half
+    check_no_overflow(
+        np.stack([mean, low, high]), "curves", fix="rescale them, e.g. divide by a constant"
+    )
+    return mean, low, high
+
+
+def _real_array(name: str, x: Any) -> np.ndarray:
+    """``x`` as a float array; complex, boolean and non-numeric inputs are refused by name."""
+    arr = to_numpy(x, name)
+    if arr.dtype == bool:
+        # True/False are not measurements: most likely a flag array or a comparison
+        # (returns > 0) passed in place of the values themselves.
+        raise TypeError(
+            f"{name} must hold numbers, got booleans; pass the values themselves "
+            "(convert on purpose with .astype(float) if 0/1 is really what you mean)"
+        )
+    return arr.astype(float)
+
+
+def _check_finite(name: str, arr: np.ndarray, fix: str, *, allow_nan: bool = False) -> None:
+    bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = index[0] if len(index) == 1 else index
+        raise ValueError(f"{name} holds {arr[index]} at index {where}; {fix}")
+
+
+def _run_name(i: int, result: Any) -> str:
+    config = getattr(result, "config", None)
+    seed = config.get("seed") if isinstance(config, Mapping) else None
+    return f"results[{i}]" + (f" (seed {seed})" if seed is not None else "")
+
+
+def _runs(results: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    """(name, history) for each run, naming each run by its position in ``results``."""
+    if isinstance(results, Mapping) or hasattr(results, "history"):
+        # One run passed on its own: iterating it would walk the history's keys.
+        raise TypeError(
+            f"results must be a list with one TrainResult (or history dict) per seed, got a "
+            f"single {type(results).__name__}; wrap one run in a list: [result]"
+        )
+    if isinstance(results, (str, bytes)) or not hasattr(results, "__iter__"):
+        raise TypeError(
+            "results must be a list with one TrainResult (or history dict) per seed, "
+            f"got {type(results).__name__}"
+        )
+    results = list(results)
+    if not results:
+        raise ValueError("results is empty; pass one TrainResult (or history) per seed")
+    runs = []
+    for i, result in enumerate(results):
+        name = _run_name(i, result)
+        history = getattr(result, "history", result)
+        if not isinstance(history, Mapping):
+            raise TypeError(
+                f"{name} must be a TrainResult or a history dict with a 'steps' entry, "
+                f"got {type(result).__name__}"
+            )
+        if "steps" not in history:
+            hint = (
+                "; it looks like a sweep record: pass pgkit.sweeps.as_history(record)"
+                if "history" in history
+                else ""
+            )
+            raise KeyError(
+                f"{name} has no 'steps' entry (the x axis); available: "
+                f"{sorted(map(str, history))}{hint}"
+            )
+        runs.append((name, history))
+    return runs
+
+
+def _run_curve(name: str, history: Mapping[str, Any], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """One run's logged steps and finite values of ``key``, after checking both."""
+    if key not in history:
+        raise KeyError(f"{name} has no {key!r}; available: {sorted(map(str, history))}")
+    steps = _real_array(f"{name}['steps']", history["steps"])
+    values = _real_array(f"{name}[{key!r}]", history[key])
+    for label, arr in ((f"{name}['steps']", steps), (f"{name}[{key!r}]", values)):
+        if arr.ndim != 1:
+            raise ValueError(
+                f"{label} must be one-dimensional (one entry per logged iteration), "
+                f"got shape {arr.shape}"
+            )
+    if len(steps) != len(values):
+        raise ValueError(
+            f"{name}['steps'] has {len(steps)} entries but {name}[{key!r}] has {len(values)}; "
+            "a history needs one value per logged step"
+        )
+    _check_finite(f"{name}['steps']", steps, "every logged iteration needs a finite step count")
+    # Steps only grow in a single run's log. Sorting would quietly interleave two runs joined
+    # into one history, so an out-of-order log is refused and the choice is left to the caller.
+    decreasing = np.flatnonzero(np.diff(steps) <= 0)
+    if len(decreasing):
+        i = int(decreasing[0])
+        raise ValueError(
+            f"{name}['steps'] must increase, but goes from {steps[i]:g} at index {i} to "
+            f"{steps[i + 1]:g} at index {i + 1}; sort the history by its steps "
+            "(order = np.argsort(steps), applied to steps and values alike), or, if it "
+            "joins several runs, pass each run separately"
+        )
+    # NaN marks an iteration where no episode finished (pgkit.algos logs it so) and is skipped;
+    # an infinity is not a missing value but a diverged one, and would draw a band of NaN.
+    _check_finite(
+        f"{name}[{key!r}]",
+        values,
+        "NaN marks a missing value and is skipped, but an infinity cannot be averaged: "
+        "drop or clip that entry",
+        allow_nan=True,
+    )
+    if len(steps) == 0:
+        raise ValueError(f"{name} logs no iteration ({name}['steps'] is empty); train first")
+    keep = ~np.isnan(values)
+    if not keep.any():
+        raise ValueError(
+            f"{name} has no finite {key!r} values to plot (all {len(values)} are NaN): "
+            "no episode finished; train for more steps"
+        )
+    return steps[keep], values[keep]
 
 
 def resample_curves(
@@ -145,16 +303,22 @@ def resample_curves(
     Seeds log at slightly different step counts (episodes end at different times), so
     each curve is linearly interpolated onto ``points`` evenly spaced steps between the
     largest first and the smallest last logged step. NaN entries (iterations where no
-    episode finished yet) are dropped before interpolating.
+    episode finished yet) are dropped before interpolating. Each history's ``steps`` must
+    increase, as they do in a run's log; an out-of-order history is refused rather than
+    sorted, since it is most often two runs joined into one. Runs whose step ranges do not
+    overlap (or meet at a single step) have no common grid and are refused too. Only where
+    every run has a single finite value, all at the same step (a run of one iteration), is
+    the grid that one step.
 
     Parameters
     ----------
     results : sequence of TrainResult or history dict
-        One :class:`pgkit.algos.TrainResult` (or its ``history``) per seed.
+        One :class:`pgkit.algos.TrainResult` (or its ``history``) per seed, in a list even
+        for a single run.
     key : str
         The history entry to resample.
     points : int
-        Number of grid points :math:`K`.
+        Number of grid points :math:`K`, at least 2.
 
     Returns
     -------
@@ -166,29 +330,120 @@ def resample_curves(
     Raises
     ------
     KeyError
-        When a history has no ``key``.
+        When a history has no ``steps`` or no ``key``.
+    TypeError
+        When ``results`` is not a sequence of runs (a single run on its own included), ``key``
+        is not a string, ``points`` not an integer, or an entry holds booleans, complex
+        numbers or non-numbers.
     ValueError
-        When ``results`` is empty or a run has no finite value of ``key``.
+        When ``results`` is empty, ``points < 2``, a history's steps and values differ in
+        length or shape, its steps are not finite or do not increase, its values hold an
+        infinity or no finite value, or the runs' step ranges do not overlap.
     """
-    if len(results) == 0:
-        raise ValueError("results is empty; pass one TrainResult (or history) per seed")
-    histories = [_history(r) for r in results]
-    for h in histories:
-        if key not in h:
-            raise KeyError(f"history has no {key!r}; available: {sorted(h)}")
-    cleaned = []
-    for h in histories:
-        x = np.asarray(h["steps"], dtype=float)
-        y = np.asarray(h[key], dtype=float)
-        keep = np.isfinite(y)
-        if keep.sum() == 0:
-            raise ValueError(f"a run has no finite {key!r} values to plot")
-        cleaned.append((x[keep], y[keep]))
-    start = max(x[0] for x, _ in cleaned)
-    stop = min(x[-1] for x, _ in cleaned)
-    grid = np.linspace(start, stop, points) if stop > start else np.array([stop])
-    curves = np.stack([np.interp(grid, x, y) for x, y in cleaned])
-    return grid, curves
+    runs = _runs(results)
+    if not isinstance(key, str):
+        raise TypeError(f"key must be the name of a history entry (a str), got {key!r}")
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)):
+        raise TypeError(f"points must be an integer, got {type(points).__name__}")
+    if points < 2:
+        raise ValueError(f"points must be >= 2 (a curve needs two grid points), got {points}")
+    cleaned = [(name, *_run_curve(name, history, key)) for name, history in runs]
+    latest_start = max(cleaned, key=lambda run: run[1][0])
+    earliest_stop = min(cleaned, key=lambda run: run[1][-1])
+    start, stop = latest_start[1][0], earliest_stop[1][-1]
+    one_step = all(len(x) == 1 and x[0] == start for _, x, _ in cleaned)
+    if one_step:
+        grid = np.array([start])
+    elif stop <= start:
+        ranges = ", ".join(
+            f"{name} covers steps {x[0]:g} to {x[-1]:g}"
+            for name, x, _ in (earliest_stop, latest_start)
+        )
+        shared = "share only step" if stop == start else "do not overlap"
+        raise ValueError(
+            f"the runs' step ranges {shared}{f' {stop:g}' if stop == start else ''}, so there "
+            f"is no common grid to average them on: {ranges} (finite {key!r} values). Pass "
+            "runs that cover the same steps (e.g. the same total_steps), or draw them with "
+            "separate learning_curve calls"
+        )
+    else:
+        grid = np.linspace(start, stop, int(points))
+    curves = np.stack([np.interp(grid, x, y) for _, x, y in cleaned])
+    return grid, check_no_overflow(
+        curves, f"the runs' {key!r}", fix="rescale them, e.g. divide by a constant"
+    )
+
+
+def _check_axes(ax: Any) -> Any:
+    """``ax``, or the current axes when it is None, after checking it is one Axes."""
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+
+    if ax is None:
+        return plt.gca()
+    if isinstance(ax, Axes):
+        return ax
+    if isinstance(ax, np.ndarray):
+        hint = f"an array of {ax.size} axes; pick one, e.g. axes[0]"
+    elif hasattr(ax, "add_subplot"):
+        hint = "a Figure; pass its axes, e.g. the ax of fig, ax = plt.subplots()"
+    else:
+        hint = type(ax).__name__
+    raise TypeError(f"ax must be one matplotlib Axes (or None for the current one), got {hint}")
+
+
+def _check_line_style(color: Any, linestyle: Any) -> None:
+    from matplotlib.lines import Line2D
+
+    # Matplotlib checks both when the line is made; doing it up front keeps a bad colour from
+    # failing after part of the figure is drawn, and names the argument.
+    for name, value in (("color", color), ("linestyle", linestyle)):
+        try:
+            Line2D([], [], **{name: value})
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"{name}={value!r} is not a matplotlib {name}: {str(error).rstrip('.')}; e.g. "
+                + ("color='#0072B2' or one of PALETTE" if name == "color" else "one of LINESTYLES")
+            ) from error
+
+
+def _check_str(name: str, value: Any, *, optional: bool = False) -> None:
+    if (value is None and optional) or isinstance(value, str):
+        return
+    kind = "a str or None" if optional else "a str"
+    raise TypeError(f"{name} must be {kind}, got {type(value).__name__}; convert it with str()")
+
+
+def _draw_curve(
+    ax: Any,
+    grid: np.ndarray,
+    curves: np.ndarray,
+    *,
+    key: str,
+    label: str | None,
+    color: str | None,
+    linestyle: str,
+) -> None:
+    mean, low, high = confidence_band(curves)
+    seeds = curves.shape[0]
+    seed_count = f"{seeds} seed" + ("s" if seeds != 1 else "")
+    text = f"{label} ({seed_count})" if label else seed_count
+    # A line through one point is invisible: runs of a single iteration get markers instead.
+    single = len(grid) == 1
+    (line,) = ax.plot(
+        grid, mean, label=text, color=color, linestyle=linestyle, marker="o" if single else None
+    )
+    # A light fill with thin edges in the curve's own dash: where several bands overlap, each one
+    # can still be followed by its outline.
+    colour = line.get_color()
+    ax.fill_between(grid, low, high, color=colour, alpha=0.1, linewidth=0)
+    for edge in (low, high):
+        ax.plot(
+            grid, edge, color=colour, linestyle=linestyle, linewidth=0.7, alpha=0.6,
+            marker="_" if single else None,
+        )  # fmt: skip
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(key.replace("_", " "))
 
 
 def learning_curve(
@@ -202,10 +457,15 @@ def learning_curve(
 ) -> Any:
     """Plot the mean over seeds of ``history[key]`` against environment steps, with a 95% band.
 
+    The runs are put on one grid by :func:`resample_curves` (so they must cover overlapping
+    steps) and the band is :func:`confidence_band`'s. A run of a single iteration is drawn as
+    a marker.
+
     Parameters
     ----------
     results : sequence of TrainResult or history dict
-        One :class:`pgkit.algos.TrainResult` (or its ``history``) per seed.
+        One :class:`pgkit.algos.TrainResult` (or its ``history``) per seed, in a list even
+        for a single run.
     key : str
         The history entry to plot.
     label : str, optional
@@ -218,24 +478,19 @@ def learning_curve(
     Returns
     -------
     matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
 
-    ax = ax if ax is not None else plt.gca()
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        As :func:`resample_curves` for ``results`` and ``key``; ``TypeError`` also when
+        ``label`` is not a string or ``ax`` is not one Axes, and ``ValueError`` when
+        ``color`` or ``linestyle`` is not one matplotlib knows. Nothing is drawn then.
+    """
+    _check_str("label", label, optional=True)
+    _check_line_style(color, linestyle)
     grid, curves = resample_curves(results, key=key)
-    mean, low, high = confidence_band(curves)
-    seeds = curves.shape[0]
-    seed_count = f"{seeds} seed" + ("s" if seeds != 1 else "")
-    text = f"{label} ({seed_count})" if label else seed_count
-    (line,) = ax.plot(grid, mean, label=text, color=color, linestyle=linestyle)
-    # A light fill with thin edges in the curve's own dash: where several bands overlap, each one
-    # can still be followed by its outline.
-    colour = line.get_color()
-    ax.fill_between(grid, low, high, color=colour, alpha=0.1, linewidth=0)
-    for edge in (low, high):
-        ax.plot(grid, edge, color=colour, linestyle=linestyle, linewidth=0.7, alpha=0.6)
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel(key.replace("_", " "))
+    ax = _check_axes(ax)
+    _draw_curve(ax, grid, curves, key=key, label=label, color=color, linestyle=linestyle)
     return ax
 
 
@@ -251,7 +506,8 @@ def compare_methods(
     Parameters
     ----------
     results_by_method : mapping of str to sequence
-        A method's name to its list of per-seed results (as for :func:`learning_curve`).
+        A method's name to its list of per-seed results (as for :func:`learning_curve`), at
+        most ``len(PALETTE)`` methods so that no two share a colour and dash.
     key : str
         The history entry to plot.
     title : str
@@ -262,24 +518,55 @@ def compare_methods(
     Returns
     -------
     matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
 
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        As :func:`learning_curve` for each method's results, the message naming the method;
+        ``TypeError`` also when ``results_by_method`` is not a mapping or a name or ``title``
+        is not a string, and ``ValueError`` when it is empty or has more methods than
+        ``PALETTE`` has colours. Nothing is drawn then.
+    """
+    if not isinstance(results_by_method, Mapping):
+        raise TypeError(
+            "results_by_method must be a dict {name: [result per seed]}, "
+            f"got {type(results_by_method).__name__}"
+        )
     if not results_by_method:
         raise ValueError("results_by_method is empty; pass {name: [result per seed]}")
-    ax = ax if ax is not None else plt.gca()
-    for i, (name, results) in enumerate(results_by_method.items()):
-        learning_curve(
-            results,
-            key=key,
-            label=name,
-            ax=ax,
-            color=PALETTE[i % len(PALETTE)],
-            linestyle=LINESTYLES[i % len(LINESTYLES)],
+    if len(results_by_method) > len(PALETTE):
+        # Colour i and dash i % 4 repeat after len(PALETTE) methods: two curves would look alike.
+        raise ValueError(
+            f"results_by_method has {len(results_by_method)} methods but only {len(PALETTE)} "
+            "can be told apart on one axis; split them over several axes"
         )
+    _check_str("title", title)
+    resampled = []
+    for name, results in results_by_method.items():
+        _check_str(f"the method name {name!r}", name)
+        try:
+            resampled.append((name, *resample_curves(results, key=key)))
+        except (KeyError, TypeError, ValueError) as error:
+            raise type(error)(f"results_by_method[{name!r}]: {error.args[0]}") from error
+    ax = _check_axes(ax)
+    for i, (name, grid, curves) in enumerate(resampled):
+        _draw_curve(
+            ax, grid, curves, key=key, label=name,
+            color=PALETTE[i % len(PALETTE)], linestyle=LINESTYLES[i % len(LINESTYLES)],
+        )  # fmt: skip
     ax.set_title(title)
     ax.legend()
     return ax
+
+
+def _tick_values(name: str, values: Any) -> list[Any]:
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__len__"):
+        axis = "row" if name == "row_values" else "column"
+        raise TypeError(
+            f"{name} must be a list of the swept values (one per {axis}), "
+            f"got {type(values).__name__}"
+        )
+    return list(values)
 
 
 def sweep_heatmap(
@@ -295,7 +582,8 @@ def sweep_heatmap(
 ) -> Any:
     """Heatmap of a hyperparameter sweep: ``scores[i, j]`` for row value i and column value j.
 
-    Each cell is annotated with its number so the figure is readable without colour.
+    Each cell is annotated with its number so the figure is readable without colour. A NaN
+    cell (a pair of values with no finished run) is left blank in colour and marked ``nan``.
 
     Parameters
     ----------
@@ -310,7 +598,7 @@ def sweep_heatmap(
     ax : matplotlib.axes.Axes, optional
         Where to draw; the current axes by default.
     fmt : str
-        Format of each cell's number.
+        Format of each cell's number, with one replacement field such as ``"{:.2f}"``.
 
     Returns
     -------
@@ -318,18 +606,43 @@ def sweep_heatmap(
 
     Raises
     ------
+    TypeError
+        When ``scores`` holds booleans, complex numbers or non-numbers, ``row_values`` or
+        ``col_values`` is not a sequence, a label, ``title`` or ``fmt`` is not a string, or
+        ``ax`` is not one Axes.
     ValueError
-        When the shape of ``scores`` does not match ``row_values`` and ``col_values``.
+        When the shape of ``scores`` does not match ``row_values`` and ``col_values``, it is
+        empty, holds an infinity or no finite score, or ``fmt`` cannot format a number.
     """
-    import matplotlib.pyplot as plt
-
-    scores = np.asarray(scores, dtype=float)
+    scores = _real_array("scores", scores)
+    row_values = _tick_values("row_values", row_values)
+    col_values = _tick_values("col_values", col_values)
     if scores.shape != (len(row_values), len(col_values)):
         raise ValueError(
             f"scores has shape {scores.shape} but row_values/col_values give "
             f"({len(row_values)}, {len(col_values)})"
         )
-    ax = ax if ax is not None else plt.gca()
+    if scores.size == 0:
+        raise ValueError(
+            f"scores is empty (shape {scores.shape}); pass at least one row and one column value"
+        )
+    # NaN is a cell with no finished run (pgkit.sweeps leaves it so); infinity is a broken score.
+    _check_finite("scores", scores, "pass finite scores (NaN for a missing cell)", allow_nan=True)
+    if np.isnan(scores).all():
+        raise ValueError("scores holds no finite value (every cell is NaN); nothing to show")
+    for name, value in (("row_label", row_label), ("col_label", col_label), ("title", title)):
+        _check_str(name, value)
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format string such as '{{:.2f}}', got {type(fmt).__name__}")
+    try:
+        distinct = fmt.format(1.0) != fmt.format(2.0)
+    except (ValueError, IndexError, KeyError) as error:
+        raise ValueError(
+            f"fmt={fmt!r} cannot format a number ({error}); e.g. '{{:.2f}}'"
+        ) from error
+    if not distinct:
+        raise ValueError(f"fmt={fmt!r} has no replacement field for the score; e.g. '{{:.2f}}'")
+    ax = _check_axes(ax)
     image = ax.imshow(scores, cmap="viridis", aspect="auto", origin="lower")
     ax.set_xticks(range(len(col_values)), [str(v) for v in col_values])
     ax.set_yticks(range(len(row_values)), [str(v) for v in row_values])
@@ -337,7 +650,8 @@ def sweep_heatmap(
     ax.set_ylabel(row_label)
     ax.set_title(title)
     ax.grid(False)
-    middle = np.nanmin(scores) + 0.5 * (np.nanmax(scores) - np.nanmin(scores))
+    # Halves added, not the range halved: max - min overflows for scores near the float maximum.
+    middle = 0.5 * np.nanmin(scores) + 0.5 * np.nanmax(scores)
     for i in range(scores.shape[0]):
         for j in range(scores.shape[1]):
             colour = "black" if scores[i, j] > middle else "white"

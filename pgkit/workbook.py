@@ -6,8 +6,11 @@ solution replaced by a stub: the function's signature and docstring, a body that
 it stops at the first exercise you have not solved, with a message saying what to write.
 
 A workbook notebook you have edited is never overwritten: each generated notebook records
-a fingerprint of its cells, and only notebooks whose cells still match it are refreshed
-(``--force`` overwrites everything).
+a fingerprint of everything in it (cells, outputs, tags, the notebook's metadata and format
+fields), and only notebooks that still match it are refreshed (``--force`` overwrites
+everything). A chapter that cannot be read (not JSON, not a notebook, a solution that is not
+valid Python) is reported by name and skipped; the other chapters are still written, and the
+command then exits with status 1.
 """
 
 from __future__ import annotations
@@ -40,14 +43,38 @@ def _source(cell: dict[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def _fingerprint(cells: list[dict[str, Any]]) -> str:
-    """A hash of everything in the cells (sources, outputs, tags, metadata), as written.
+# The notebook-level metadata key under which a workbook notebook records its fingerprint.
+FINGERPRINT_KEY = "pgkit_workbook"
+# Fingerprints of the whole notebook carry this prefix; a bare 64-digit hash was written by
+# earlier versions and covers the cells only (see _state).
+FINGERPRINT_PREFIX = "notebook-sha256:"
+LEGACY_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
-    Any change the reader makes, running a cell included, changes it, so the notebook is
-    then treated as the reader's and kept.
-    """
-    text = json.dumps(cells, sort_keys=True, ensure_ascii=False)
+
+def _sha256(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _without_fingerprint(notebook: dict[str, Any]) -> dict[str, Any]:
+    """The notebook with its metadata always present and the fingerprint taken out of it.
+
+    The fingerprint cannot cover itself, and a notebook written without metadata gets some
+    (holding only the fingerprint), so both are normalised away before comparing.
+    """
+    metadata = {k: v for k, v in notebook.get("metadata", {}).items() if k != FINGERPRINT_KEY}
+    return {**notebook, "metadata": metadata}
+
+
+def _fingerprint(notebook: dict[str, Any]) -> str:
+    """A hash of everything in the notebook as written, except the fingerprint itself.
+
+    Cells (sources, outputs, tags, metadata), the notebook's metadata and its ``nbformat``
+    fields are all covered: any change the reader makes, running a cell included, changes
+    it, so the notebook is then treated as the reader's and kept. Key order and whitespace
+    are not covered, so a file re-indented by an editor still counts as unchanged.
+    """
+    return FINGERPRINT_PREFIX + _sha256(_without_fingerprint(notebook))
 
 
 def stub_source(solution: str, label: str) -> str:
@@ -133,7 +160,8 @@ def workbook_cells(notebook: dict[str, Any]) -> tuple[list[dict[str, Any]], dict
     Raises
     ------
     ValueError
-        When an exercise has more than one solution code cell.
+        When an exercise has more than one solution code cell, or a solution is not valid
+        Python or cannot be stubbed (see :func:`stub_source`).
     """
     cells: list[dict[str, Any]] = []
     solutions: dict[str, str] = {}
@@ -165,7 +193,14 @@ def workbook_cells(notebook: dict[str, Any]) -> tuple[list[dict[str, Any]], dict
             if label in solutions:
                 raise ValueError(f"exercise {label} has more than one solution code cell")
             solutions[label] = text
-            cells.append(_code_cell(cell_id, stub_source(text, label), {"pgkit_stub": label}))
+            try:
+                stub = stub_source(text, label)
+            except SyntaxError as error:
+                raise ValueError(
+                    f"the solution of exercise {label} is not valid Python "
+                    f"(line {error.lineno}: {error.msg})"
+                ) from None
+            cells.append(_code_cell(cell_id, stub, {"pgkit_stub": label}))
         else:
             cells.append(_code_cell(cell_id, text, cell.get("metadata", {})))
     return cells, solutions
@@ -184,11 +219,12 @@ def _code_cell(cell_id: str, source: str, metadata: dict[str, Any]) -> dict[str,
 
 def write_workbook(
     chapters: str | Path = "chapters", out: str | Path = "workbook", *, force: bool = False
-) -> dict[str, list[Path]]:
+) -> dict[str, Any]:
     """Write a workbook copy of every chapter notebook into ``out``.
 
     Each notebook is written to a temporary file and renamed into place, so an interruption
-    never leaves a half-written one.
+    never leaves a half-written one. A chapter that cannot be read is skipped and its
+    workbook notebook, if there is one, is left as it is; the other chapters are written.
 
     Parameters
     ----------
@@ -202,10 +238,12 @@ def write_workbook(
     Returns
     -------
     dict
-        ``{"written": [...], "kept": [...], "unreadable": [...]}``: notebooks
-        (re)generated; notebooks left alone because the reader changed them in any way
-        (sources, outputs, tags), unless ``force``; and files in ``out`` that are not
-        readable notebooks, which are never overwritten, even with ``force``.
+        ``{"written": [...], "kept": [...], "unreadable": [...], "bad_chapters": {...}}``:
+        notebooks (re)generated; notebooks left alone because the reader changed them in
+        any way (cells, outputs, tags, notebook metadata, format fields), unless ``force``;
+        files in ``out`` that are not readable notebooks, which are never overwritten, even
+        with ``force``; and ``{chapter path: reason}`` for each chapter that could not be
+        read.
 
     Raises
     ------
@@ -217,37 +255,89 @@ def write_workbook(
     if not notebooks:
         raise FileNotFoundError(f"no chapter notebooks in {chapters}/; run from the book's folder")
     out.mkdir(parents=True, exist_ok=True)
-    report: dict[str, list[Path]] = {"written": [], "kept": [], "unreadable": []}
+    report: dict[str, Any] = {"written": [], "kept": [], "unreadable": [], "bad_chapters": {}}
     for path in notebooks:
-        chapter = json.loads(path.read_text())
-        cells, _ = workbook_cells(chapter)
+        try:
+            chapter = _read_chapter(path)
+            cells, _ = workbook_cells(chapter)
+        except ValueError as error:
+            report["bad_chapters"][path] = str(error)
+            continue
         target = out / path.name
         if target.exists():
-            state = _state(target)
+            state = _state(target, chapter)
             if state == "unreadable":
                 report["unreadable"].append(target)
                 continue
             if state == "edited" and not force:
                 report["kept"].append(target)
                 continue
-        metadata = {**chapter.get("metadata", {}), "pgkit_workbook": _fingerprint(cells)}
-        workbook = {**chapter, "cells": cells, "metadata": metadata}
+        workbook = {**chapter, "cells": cells, "metadata": dict(chapter.get("metadata", {}))}
+        workbook["metadata"][FINGERPRINT_KEY] = _fingerprint(workbook)
         write_atomically(target, json.dumps(workbook, indent=1, ensure_ascii=False) + "\n")
         report["written"].append(target)
     return report
 
 
-def _state(path: Path) -> str:
-    """'unchanged' (as the workbook wrote it), 'edited' by the reader, or 'unreadable'."""
+def _read_chapter(path: Path) -> dict[str, Any]:
+    """Read a chapter notebook, or raise ValueError saying why it is not one.
+
+    Only the structure the workbook relies on is checked (an object whose ``cells`` are
+    objects with a ``cell_type`` and string sources), so that any chapter Jupyter can open
+    gets through and anything else fails here with a reason rather than deep inside.
+    """
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error})") from None
+    except OSError as error:
+        raise ValueError(f"cannot be read ({error.strerror or error})") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise ValueError('not a notebook: it has no "cells" list')
+    if not isinstance(notebook.get("metadata", {}), dict):
+        raise ValueError('not a notebook: its "metadata" is not an object')
+    for index, cell in enumerate(notebook["cells"]):
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            raise ValueError(f'not a notebook: cell {index} has no "cell_type"')
+        source = cell.get("source", "")
+        if not (
+            isinstance(source, str)
+            or isinstance(source, list)
+            and all(isinstance(line, str) for line in source)
+        ):
+            raise ValueError(f'not a notebook: the "source" of cell {index} is not text')
+        if not isinstance(cell.get("metadata", {}), dict):
+            raise ValueError(f'not a notebook: the "metadata" of cell {index} is not an object')
+    return notebook
+
+
+def _state(path: Path, chapter: dict[str, Any]) -> str:
+    """'unchanged' (as the workbook wrote it), 'edited' by the reader, or 'unreadable'.
+
+    ``chapter`` is the chapter ``path`` was made from; it is needed only for notebooks
+    written by earlier versions, whose fingerprint covers the cells alone. Such a notebook
+    counts as unchanged only if its cells match that fingerprint and everything else in it
+    is what this chapter gives now; otherwise it is kept, since a change to its metadata
+    cannot be told apart from the reader's.
+    """
     try:
         notebook = json.loads(path.read_text())
         cells = notebook["cells"]
-        stored = notebook.get("metadata", {}).get("pgkit_workbook")
+        stored = notebook.get("metadata", {}).get(FINGERPRINT_KEY)
         if not isinstance(cells, list):
             raise TypeError("cells is not a list")
+        rest = _without_fingerprint(notebook)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
         return "unreadable"
-    return "unchanged" if stored == _fingerprint(cells) else "edited"
+    if isinstance(stored, str) and LEGACY_FINGERPRINT.fullmatch(stored):
+        beside_cells = {k: v for k, v in rest.items() if k != "cells"}
+        from_chapter = {k: v for k, v in _without_fingerprint(chapter).items() if k != "cells"}
+        unchanged = stored == _sha256(cells) and beside_cells == from_chapter
+    else:
+        unchanged = stored == FINGERPRINT_PREFIX + _sha256(rest)
+    return "unchanged" if unchanged else "edited"
 
 
 def workbook_command(args: argparse.Namespace) -> int:
@@ -261,7 +351,8 @@ def workbook_command(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        The exit status, 0.
+        The exit status: 0, or 1 when a chapter could not be read (it is named on stderr,
+        and every other chapter is still written).
     """
     report = write_workbook(args.chapters, args.out, force=args.force)
     for path in report["written"]:
@@ -270,11 +361,19 @@ def workbook_command(args: argparse.Namespace) -> int:
         print(f"kept  {path} (you changed it; --force overwrites)")
     for path in report["unreadable"]:
         print(f"skipped {path}: not a readable notebook; rename or remove it to get a fresh copy")
+    for path, reason in report["bad_chapters"].items():
+        print(
+            f"error: chapter {path} could not be read: {reason}; fix it or move it out of "
+            f"{args.chapters}/ (its workbook notebook, if any, is unchanged)",
+            file=sys.stderr,
+        )
+    bad = len(report["bad_chapters"])
     print(
         f"{len(report['written'])} written, {len(report['kept'])} kept, "
         f"{len(report['unreadable'])} unreadable in {args.out}/"
+        + (f"; {bad} chapter{'s' * (bad > 1)} could not be read" if bad else "")
     )
-    return 0
+    return 1 if bad else 0
 
 
 def load_function(target: str, names: tuple[str, ...] = ()) -> Any:

@@ -1,5 +1,6 @@
 """The self-study workbook and the ``check``/``exercises`` commands (pgkit/workbook.py)."""
 
+import hashlib
 import json
 import re
 import textwrap
@@ -98,36 +99,158 @@ def test_edited_notebooks_are_kept_unless_forced(tmp_path):
     edited["cells"][3]["source"] = "def reward_to_go(rewards, dones):\n    return rewards\n"
     target.write_text(json.dumps(edited))
     report = write_workbook(chapters, out)
-    assert report == {"written": [], "kept": [target], "unreadable": []}
+    assert report == {"written": [], "kept": [target], "unreadable": [], "bad_chapters": {}}
     assert "return rewards" in target.read_text()
     assert write_workbook(chapters, out, force=True)["written"] == [target]
     assert "return rewards" not in target.read_text()
 
 
+def _first_code_cell(notebook):
+    return next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+
+
 @pytest.mark.parametrize(
     "change",
     [
-        lambda cell: cell.update(
+        lambda nb: _first_code_cell(nb).update(
             outputs=[{"output_type": "stream", "name": "stdout", "text": "1"}]
         ),
-        lambda cell: cell.update(execution_count=3),
-        lambda cell: cell["metadata"].update(tags=["mine"]),
+        lambda nb: _first_code_cell(nb).update(execution_count=3),
+        lambda nb: _first_code_cell(nb)["metadata"].update(tags=["mine"]),
+        lambda nb: nb["cells"].append(_markdown("my notes")),
+        lambda nb: nb["metadata"].update(reader_note="come back to the baseline"),
+        lambda nb: nb["metadata"].update(kernelspec={"name": "my-env", "display_name": "mine"}),
+        lambda nb: nb.update(nbformat_minor=nb.get("nbformat_minor", 4) + 1),
+        lambda nb: nb["metadata"].pop("pgkit_workbook"),
     ],
-    ids=["outputs", "execution-count", "tags"],
+    ids=[
+        "outputs",
+        "execution-count",
+        "tags",
+        "new-cell",
+        "notebook-metadata",
+        "kernelspec",
+        "nbformat-minor",
+        "fingerprint-removed",
+    ],
 )
-def test_any_change_the_reader_made_is_kept(tmp_path, change):
+def test_any_change_the_reader_made_is_kept(tmp_path, change, capsys):
     chapters, out = tmp_path / "chapters", tmp_path / "workbook"
     chapters.mkdir()
     (chapters / "01_a.ipynb").write_text(json.dumps({**EXERCISE_NB, "nbformat": 4}))
     write_workbook(chapters, out)
     target = out / "01_a.ipynb"
     notebook = json.loads(target.read_text())
-    code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
-    change(code)
+    change(notebook)
     target.write_text(json.dumps(notebook))
     before = target.read_text()
     assert write_workbook(chapters, out)["kept"] == [target]
+    assert main(["workbook", "--chapters", str(chapters), "--out", str(out)]) == 0
+    assert f"kept  {target} (you changed it; --force overwrites)" in capsys.readouterr().out
     assert target.read_text() == before
+
+
+def test_untouched_notebooks_are_refreshed_whatever_their_layout(tmp_path):
+    # What the workbook itself writes (its fingerprint, metadata for a chapter that had none)
+    # and how an editor lays out the JSON must not read as the reader's change.
+    chapters, out = tmp_path / "chapters", tmp_path / "workbook"
+    chapters.mkdir()
+    chapter = {
+        **EXERCISE_NB,
+        "metadata": {"kernelspec": {"name": "python3"}, "title": "Ünïcode"},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (chapters / "01_a.ipynb").write_text(json.dumps(chapter))
+    (chapters / "02_b.ipynb").write_text(json.dumps(EXERCISE_NB))  # no metadata, no nbformat
+    write_workbook(chapters, out)
+    for target in out.glob("*.ipynb"):
+        notebook = json.loads(target.read_text())
+        target.write_text(json.dumps(dict(reversed(notebook.items())), indent=4))
+    chapter["cells"][1]["source"] = "x = 10"
+    (chapters / "01_a.ipynb").write_text(json.dumps(chapter))
+    report = write_workbook(chapters, out)
+    assert report["written"] == [out / "01_a.ipynb", out / "02_b.ipynb"] and not report["kept"]
+    refreshed = json.loads((out / "01_a.ipynb").read_text())
+    assert refreshed["cells"][1]["source"] == "x = 10"
+    assert refreshed["metadata"]["title"] == "Ünïcode" and refreshed["nbformat_minor"] == 5
+
+
+def _legacy_workbook(chapter):
+    """A workbook notebook as earlier versions wrote it: a fingerprint of the cells only."""
+    cells, _ = workbook_cells(chapter)
+    digest = hashlib.sha256(json.dumps(cells, sort_keys=True, ensure_ascii=False).encode())
+    metadata = {**chapter.get("metadata", {}), "pgkit_workbook": digest.hexdigest()}
+    return {**chapter, "cells": cells, "metadata": metadata}
+
+
+def test_notebooks_from_earlier_versions_are_refreshed_unless_changed(tmp_path):
+    chapters, out = tmp_path / "chapters", tmp_path / "workbook"
+    chapters.mkdir()
+    out.mkdir()
+    chapter = {**EXERCISE_NB, "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4}
+    for name in ("01_a.ipynb", "02_b.ipynb"):
+        (chapters / name).write_text(json.dumps(chapter))
+        (out / name).write_text(json.dumps(_legacy_workbook(chapter)))
+    edited = _legacy_workbook(chapter)
+    edited["metadata"]["reader_note"] = "mine"
+    (out / "02_b.ipynb").write_text(json.dumps(edited))
+    report = write_workbook(chapters, out)
+    assert report["written"] == [out / "01_a.ipynb"] and report["kept"] == [out / "02_b.ipynb"]
+    assert json.loads((out / "02_b.ipynb").read_text()) == edited
+    # once rewritten, the notebook carries the new fingerprint and is refreshed freely
+    assert write_workbook(chapters, out)["written"] == [out / "01_a.ipynb"]
+
+
+SOLUTION_CELLS = (("markdown", "```{solution-start} ex\n```"), ("code", "def f(:\n"))
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ('{"a":1}', 'no "cells" list'),
+        ("[]", 'no "cells" list'),
+        ("{not json", "not valid JSON (Expecting property name"),
+        ("", "not valid JSON (Expecting value"),
+        (b"\xff\xfe{}", "not UTF-8 text"),
+        ('{"cells": [1]}', 'cell 0 has no "cell_type"'),
+        ('{"cells": [{"cell_type": "code", "source": 3}]}', '"source" of cell 0 is not text'),
+        ('{"cells": [], "metadata": []}', '"metadata" is not an object'),
+        (json.dumps(_notebook(*SOLUTION_CELLS)), "solution of exercise ex is not valid Python"),
+        (json.dumps(_notebook(*SOLUTION_CELLS[:1], ("code", "x = 1"))), "defines no function"),
+    ],
+    ids=[
+        "no-cells",
+        "list",
+        "not-json",
+        "empty",
+        "not-utf8",
+        "cell-not-object",
+        "source-not-text",
+        "metadata-not-object",
+        "solution-syntax-error",
+        "solution-without-function",
+    ],
+)
+def test_unreadable_chapters_are_named_and_the_rest_written(tmp_path, content, reason, capsys):
+    chapters, out = tmp_path / "chapters", tmp_path / "workbook"
+    chapters.mkdir()
+    out.mkdir()
+    for name in ("01_a.ipynb", "20_c.ipynb"):
+        (chapters / name).write_text(json.dumps({**EXERCISE_NB, "nbformat": 4}))
+    bad = chapters / "10_bad.ipynb"
+    bad.write_bytes(content.encode() if isinstance(content, str) else content)
+    # the reader's copy of a chapter that is now broken stays as it is, even with --force
+    (out / "10_bad.ipynb").write_text("my notes")
+    report = write_workbook(chapters, out, force=True)
+    assert list(report["bad_chapters"]) == [bad] and reason in report["bad_chapters"][bad]
+    assert report["written"] == [out / "01_a.ipynb", out / "20_c.ipynb"]
+    assert (out / "10_bad.ipynb").read_text() == "my notes"
+    assert main(["workbook", "--chapters", str(chapters), "--out", str(out), "--force"]) == 1
+    captured = capsys.readouterr()
+    assert f"error: chapter {bad} could not be read: " in captured.err and reason in captured.err
+    assert "Traceback" not in captured.err
+    assert "2 written" in captured.out and "1 chapter could not be read" in captured.out
 
 
 @pytest.mark.parametrize("text", ["[]", '{"cells": 3}', "{not json", '{"metadata": {}}'])
