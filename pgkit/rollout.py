@@ -111,6 +111,7 @@ class RolloutEnv(gym.vector.VectorWrapper):
         self.obs: np.ndarray | None = None
         self.episode_return = np.zeros(self.num_envs)
         self.episode_length = np.zeros(self.num_envs, dtype=np.int64)
+        self._fitting_policy = None  # the last policy whose actions were found to fit
 
     def reset(self, *, seed=None, options=None):
         # read the mask first: SyncVectorEnv.reset pops it from the options
@@ -222,6 +223,7 @@ def collect(envs: VectorEnv, policy: torch.nn.Module, steps: int, value_fn=None)
     """
     steps = check_positive_int("steps", steps)
     progress, mode, to_env = _started(envs), _autoreset_mode(envs), _action_adapter(envs)
+    _check_policy_fits(policy, envs)
     n, space = envs.num_envs, envs.single_action_space
     obs = np.empty((steps, *progress.obs.shape), np.float32)
     next_obs = np.empty_like(obs)
@@ -295,15 +297,16 @@ def collect_episodes(envs, policy, episodes: int, *, value_fn=None, seed: int = 
     n = envs.num_envs
     quota = np.full(n, episodes // n) + (np.arange(n) < episodes % n)
     running = _started(envs).episode_length > 0  # started before this call: not kept
-    batches = []
+    batches, ended = [], np.zeros(n, np.int64)
     while True:
         batches.append(collect(envs, policy, 32))
-        done = torch.cat([b.terminated | b.truncated for b in batches]).numpy()
-        if (done.sum(0) - running >= quota).all():
+        ended += (batches[-1].terminated | batches[-1].truncated).numpy().sum(0)
+        if (ended - running >= quota).all():
             break
-        steps = 32 * len(batches)
-        if steps > validation.MAX_EPISODE_STEPS * (quota.max() + 1):
-            raise validation.endless_episode_error(envs, steps)
+        longest = int(envs.episode_length.max())  # the longest episode still running
+        if longest > validation.MAX_EPISODE_STEPS:
+            raise validation.endless_episode_error(envs, longest)
+    done = torch.cat([b.terminated | b.truncated for b in batches]).numpy()
     episode = np.cumsum(done, 0) - done - running  # -1 marks the episode already running
     keep = (episode >= 0) & (episode < quota)
     fields = {}
@@ -343,6 +346,7 @@ def evaluate(policy, env_id: str, *, episodes: int = 10, seed: int = 0, determin
     seed = check_seed("seed", seed)
     envs = make_vec_env(env_id, num_envs=episodes, seed=seed)
     obs, to_env = envs.obs, _action_adapter(envs)
+    _check_policy_fits(policy, envs)
     returns, running = np.zeros(episodes), np.ones(episodes, dtype=bool)
     with torch.random.fork_rng(devices=[]), torch.no_grad(), unchecked_distributions():
         torch.manual_seed(seed)
@@ -394,6 +398,43 @@ def _values(value_fn, obs: torch.Tensor, next_obs: torch.Tensor):
             f"shape {(2 * obs.shape[0], *obs.shape[1:])} it returned {tuple(both.shape)}"
         )
     return both.float().split(obs.shape[0])
+
+
+def _check_policy_fits(policy, envs) -> None:
+    """Refuse a policy whose actions the env cannot take, before a step is sent.
+
+    A categorical policy's integers sent to a Box env would be read as positions, and a
+    Gaussian policy's floats would fail deep inside the env; one trial sample on the current
+    observations settles it (with torch's RNG state put back, so no numbers move).
+    """
+    if getattr(envs, "_fitting_policy", None) is policy:
+        return  # checked on an earlier call: its output layer has not changed since
+    space = envs.single_action_space
+    with torch.random.fork_rng(devices=[]), torch.no_grad(), unchecked_distributions():
+        sample = policy(torch.from_numpy(np.asarray(envs.obs, np.float32))).sample()
+    n = envs.num_envs
+    if isinstance(space, gym.spaces.Discrete):
+        fits = not sample.is_floating_point() and tuple(sample.shape) == (n,)
+        fits = fits and bool(((sample >= space.start) & (sample < space.start + space.n)).all())
+        if fits and getattr(policy, "n_actions", space.n) == space.n:
+            envs._fitting_policy = policy
+            return
+        want = f"integer actions in {space} (e.g. CategoricalPolicy(obs_dim, {space.n}))"
+    elif isinstance(space, gym.spaces.Box):
+        if sample.is_floating_point() and tuple(sample.shape) == (n, *space.shape):
+            envs._fitting_policy = policy
+            return
+        want = (
+            f"float actions of shape {space.shape} (e.g. GaussianPolicy(obs_dim, {space.shape[0]}))"
+        )
+    else:
+        return  # other spaces: the env's own checks apply
+    raise ValueError(
+        f"policy does not fit the environment's action space {space}: it samples "
+        f"{sample.dtype} actions of shape {tuple(sample.shape[1:])} for each of the {n} "
+        f"sub-envs, but the env takes {want}; pgkit.policies.make_policy(envs."
+        "single_observation_space, envs.single_action_space) builds one that fits"
+    )
 
 
 def _rollout_env(envs) -> RolloutEnv:

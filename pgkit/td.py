@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from pgkit import validation
 from pgkit.returns import n_step_returns
 from pgkit.validation import (
     check_finite,
@@ -248,6 +249,12 @@ def tabular_episodes(env: Any, episodes: int, seed: int) -> tuple[np.ndarray, ..
         states, rewards = [int(state)], []
         done = False
         while not done:
+            if len(rewards) >= validation.MAX_EPISODE_STEPS:
+                raise ValueError(
+                    f"an episode of {env} ran {len(rewards)} steps without terminating; "
+                    "tabular_episodes needs episodes that end (if they really are longer, "
+                    "raise pgkit.validation.MAX_EPISODE_STEPS)"
+                )
             state, reward, terminated, truncated, _ = env.step(0)
             if truncated and not terminated:
                 raise ValueError(

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 # An episode that runs this many steps without terminating or truncating is taken to be
-# endless: the loops that wait for whole episodes stop there instead of hanging.
-MAX_EPISODE_STEPS = 100_000
+# endless: the loops that wait for whole episodes stop there (within seconds) instead of
+# hanging. Gymnasium's own tasks are cut at 200 to 1,600 steps; raise it for longer ones.
+MAX_EPISODE_STEPS = 10_000
 
 
 def endless_episode_error(env: Any, steps: int) -> ValueError:
@@ -22,7 +23,8 @@ def endless_episode_error(env: Any, steps: int) -> ValueError:
     return ValueError(
         f"an episode of {env} ran {steps} steps without terminating or truncating; "
         "give the environment a time limit, e.g. gymnasium.make(env_id, max_episode_steps=1000) "
-        "or gymnasium.register(..., max_episode_steps=1000) (gymnasium.wrappers.TimeLimit)"
+        "or gymnasium.register(..., max_episode_steps=1000) (gymnasium.wrappers.TimeLimit); "
+        "if its episodes really are longer, raise pgkit.validation.MAX_EPISODE_STEPS"
     )
 
 

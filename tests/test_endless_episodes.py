@@ -59,3 +59,41 @@ def test_a_time_limit_is_the_fix():
         gym.register(limited, entry_point=Endless, max_episode_steps=50, disable_env_checker=True)
     returns = episode_returns(lambda obs, rng: np.zeros(len(obs), int), limited, episodes=3)
     assert returns.tolist() == [50.0, 50.0, 50.0]
+
+
+class EndlessChain(gym.Env):
+    """One state, one action, reward 0 for ever: a tabular chain that never terminates."""
+
+    observation_space = gym.spaces.Discrete(1)
+    action_space = gym.spaces.Discrete(1)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action):
+        return 0, 0.0, False, False, {}
+
+
+def test_tabular_episodes_stops():
+    from pgkit.td import tabular_episodes
+
+    with pytest.raises(ValueError, match="ran 300 steps without terminating"):
+        tabular_episodes(EndlessChain(), 1, seed=0)
+
+
+def test_the_real_limit_stops_within_seconds(monkeypatch):
+    monkeypatch.undo()  # the limit pgkit ships with, not the small one of the fixture
+    assert validation.MAX_EPISODE_STEPS == 10_000
+    with pytest.raises(ValueError, match="10000 steps without terminating"):
+        episode_returns(lambda obs, rng: np.zeros(len(obs), int), ENDLESS, episodes=1, seed=0)
+
+
+def test_a_policy_that_does_not_fit_the_actions_is_refused_before_a_step():
+    envs = make_vec_env("CartPole-v1", num_envs=1, seed=0)
+    with pytest.raises(
+        ValueError, match=r"does not fit the environment's action space Discrete\(2\)"
+    ):
+        collect_episodes(envs, CategoricalPolicy(4, 3, hidden=(4,)), 1)
+    with pytest.raises(ValueError, match="make_policy"):
+        evaluate(CategoricalPolicy(1, 2, hidden=(4,)), "pgkit/PointMass-v0", episodes=1)
