@@ -21,7 +21,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch.distributions import Independent, Normal, Uniform
+from torch.distributions import Categorical, Independent, Normal, Uniform
 
 from pgkit.estimators import (
     GaussianQuadratic,
@@ -706,3 +706,15 @@ def test_trajectory_importance_weights_errors(args, error, match):
 def test_importance_weighted_objective_errors(advantages, match):
     with pytest.raises(ValueError, match=match):
         importance_weighted_objective(torch.zeros(2), torch.zeros(2), advantages)
+
+
+def test_per_sample_scores_in_chunks_equal_one_jacobian_of_all_samples():
+    # N above the chunk size: the chunked scores are those of one jacrev over all N samples
+    from pgkit import estimators
+
+    torch.manual_seed(0)
+    theta = torch.randn(4)
+    x = Categorical(logits=theta).sample((estimators._SCORE_CHUNK * 2 + 37,))
+    whole = torch.func.jacrev(lambda t: Categorical(logits=t).log_prob(x))(theta)
+    chunked = per_sample_scores(lambda t: Categorical(logits=t), theta, x)
+    assert torch.equal(chunked, whole)
