@@ -2,7 +2,10 @@ r"""Returns and advantages: the weights that policy-gradient estimators put on l
 
 Every function takes time-major arrays of shape ``(T,)`` or ``(T, N)`` (N parallel environments)
 and returns an array of the same shape and kind: numpy in, numpy out; torch in, torch out (same
-floating dtype and device, detached). Inputs are never modified.
+device, detached). The result is float32 or float64: the wider of float32 and the float inputs'
+dtype (float16 and bfloat16 come back float32, integer rewards float64), since the sums are
+accumulated in float64 and half precision cannot hold long discounted sums. Inputs are never
+modified.
 
 Notation: :math:`r_t` is ``rewards[t]``, :math:`V(s_t)` is ``values[t]`` and :math:`V(s_{t+1})`
 is ``next_values[t]``, the value of the true next observation (the final observation when the
@@ -111,7 +114,7 @@ def discounted_returns(rewards: Any, dones: Any, gamma: float) -> Any:
 
     Returns
     -------
-    returns : same kind, dtype and shape as ``rewards``
+    returns : same kind and shape as ``rewards``, float32 or float64 (see the module notes)
         :math:`G_t`.
     """
     gamma = check_unit_interval("gamma", gamma)
@@ -137,7 +140,7 @@ def trajectory_returns(rewards: Any, dones: Any, gamma: float = 1.0) -> Any:
 
     Returns
     -------
-    returns : same kind, dtype and shape as ``rewards``
+    returns : same kind and shape as ``rewards``, float32 or float64 (see the module notes)
         :math:`R(\tau)` of the episode each step belongs to.
     """
     gamma = check_unit_interval("gamma", gamma)
@@ -179,7 +182,7 @@ def td_errors(rewards: Any, values: Any, next_values: Any, terminated: Any, gamm
 
     Returns
     -------
-    deltas : same kind, dtype and shape as ``rewards``
+    deltas : same kind and shape as ``rewards``, float32 or float64 (see the module notes)
         :math:`\delta_t`.
     """
     gamma = check_unit_interval("gamma", gamma)
@@ -220,7 +223,7 @@ def n_step_returns(
 
     Returns
     -------
-    returns : same kind, dtype and shape as ``rewards``
+    returns : same kind and shape as ``rewards``, float32 or float64 (see the module notes)
         :math:`G^{(n)}_t`.
     """
     gamma = check_unit_interval("gamma", gamma)
@@ -286,7 +289,7 @@ def gae(
 
     Returns
     -------
-    advantages : same kind, dtype and shape as ``rewards``
+    advantages : same kind and shape as ``rewards``, float32 or float64 (see the module notes)
         :math:`\hat A_t`.
     """
     advantages, _, restore = _gae(rewards, values, next_values, terminated, truncated, gamma, lam)
@@ -326,7 +329,7 @@ def lambda_returns(
 
     Returns
     -------
-    targets : same kind, dtype and shape as ``rewards``
+    targets : same kind and shape as ``rewards``, float32 or float64 (see the module notes)
         :math:`G^\lambda_t`.
     """
     advantages, v, restore = _gae(rewards, values, next_values, terminated, truncated, gamma, lam)

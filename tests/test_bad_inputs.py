@@ -312,6 +312,8 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "evaluate": lambda step: (float(step.sum()) + 1.0, float((step**2).sum())),
         "step": torch.tensor([0.5, -0.25, 0.25]),
         "max_kl": 0.0625,
+        "shrink": 0.5,
+        "max_backtracks": 3,
     },
     "pgkit.validation.to_numpy": lambda: {
         "x": _arrays()["rewards"],
