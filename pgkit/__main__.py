@@ -13,14 +13,24 @@ Examples::
 
 train checks --out before it starts and saves the run only as a whole. Stopped with
 Ctrl-C or SIGTERM, it saves the iterations trained so far (config.json then says
-"interrupted": true and gives "steps_done") and exits with 130 or 143.
+"interrupted": true and gives "steps_done") and exits with 130 or 143; a partial run never
+replaces a complete one, so with --force over a complete run it goes to OUT-interrupted (or
+OUT-interrupted-2, ...) beside it. A second Ctrl-C or SIGTERM stops at once, saving nothing
+more (the half-written folder is removed, an earlier run is left whole). A signal while a
+finished run is being saved lets the save finish first. When --out cannot be written at the
+end (a full disk, say), the run is saved to a fresh folder in the temporary directory instead
+and the error says where.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
+import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 ALGOS = ("reinforce", "vpg", "a2c", "ppo")
@@ -113,7 +123,8 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         required=True,
         help="folder to write the run into; checked before training starts. It must be new or "
-        "empty, or hold an earlier run and --force be given",
+        "empty, or hold an earlier run and --force be given. A symbolic link to a folder is "
+        "written through (the run goes into the folder it points to)",
     )
     train.add_argument(
         "--force", action="store_true", help="replace the earlier run in --out, if there is one"
@@ -229,18 +240,74 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an interruption so that training stops the same way as on Ctrl-C."""
 
 
-def _raise_terminated(signum, frame) -> None:
-    raise _Terminated("terminated (SIGTERM)")
+class _Abort(BaseException):
+    """A second Ctrl-C or SIGTERM: stop at once. Not a KeyboardInterrupt, so that training
+    does not turn it into a partial run to save, and no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _exit_code(signum: int | None) -> int:
+    import signal
+
+    return EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT
+
+
+class _Signals:
+    """SIGINT and SIGTERM during ``train``: the first stops the work, the second abandons it.
+
+    ``phase`` says what the command is doing. In ``"training"`` the first signal raises
+    KeyboardInterrupt (``_Terminated`` for SIGTERM), which the training functions turn into
+    their partial run. In ``"setup"`` (imports) and ``"saving"`` it is only noted: the import or
+    the save finishes first. The second signal raises ``_Abort``, except during setup, where an
+    exception inside the import of a compiled module can crash the interpreter. Nothing is
+    raised after that, so the clean-up that ``_Abort`` starts (removing the half-written
+    folder) cannot itself be cut short by yet another signal.
+    """
+
+    def __init__(self) -> None:
+        self.phase = "setup"
+        self.first: int | None = None  # the signal that stopped the work, once one has
+        self.stopped = False
+        self.aborted = False
+
+    def __enter__(self) -> _Signals:
+        import signal
+
+        self._previous = {
+            signum: signal.signal(signum, self._handle)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        import signal
+
+        for signum, handler in self._previous.items():
+            if handler is not None:  # None: installed from C, which Python cannot restore
+                signal.signal(signum, handler)
+
+    def stop(self) -> None:
+        """Note a stop that came as a KeyboardInterrupt from elsewhere than this handler."""
+        self.stopped = True
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        import signal
+
+        if not self.stopped:
+            self.stopped, self.first = True, signum
+            if self.phase == "training":
+                if signum == signal.SIGTERM:
+                    raise _Terminated("terminated (SIGTERM)")
+                raise KeyboardInterrupt
+        elif not self.aborted and self.phase != "setup":
+            self.aborted = True
+            raise _Abort(signum)
 
 
 def _train(args: argparse.Namespace) -> int:
-    import signal
-
-    import numpy as np
-
-    from pgkit import algos
-    from pgkit.checkpoints import check_run_folder, save_run
-
     if args.steps < 1:
         raise ValueError(
             f"--steps must be a positive number of environment steps, got {args.steps}"
@@ -249,43 +316,109 @@ def _train(args: argparse.Namespace) -> int:
     for key, option in RESERVED.items():
         if key in settings:
             raise ValueError(f"--set {key}=... is not allowed: {option}")
-    # Before training, not after it: a run that cannot be saved is a run lost.
-    check_run_folder(args.out, overwrite=args.force)
-    fn = getattr(algos, args.algo)
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    with _Signals() as signals:
+        import numpy as np
+
+        from pgkit import algos, checkpoints
+
+        # Now, so that saving imports nothing a second signal could land in.
+        checkpoints._import_writer()
+        # Before training, not after it: a run that cannot be saved is a run lost.
+        checkpoints.check_run_folder(args.out, overwrite=args.force)
+        fn = getattr(algos, args.algo)
+        if signals.stopped:
+            print("interrupted before training started; nothing was written", file=sys.stderr)
+            return _exit_code(signals.first)
+        signals.phase = "training"
+        result = partial = None
+        try:
+            result = fn(
+                args.env, total_steps=args.steps, seed=args.seed,
+                progress=not args.no_progress, **settings,
+            )  # fmt: skip
+        except algos.TrainingInterrupted as stop:
+            signals.stop()
+            partial = stop.result
+        except KeyboardInterrupt:
+            if result is None:  # stopped before any network existed: nothing to save
+                raise
+            # The signal came just after training returned: the run is complete.
+        signals.phase = "saving"
+        if partial is not None:
+            out, rescued_from = _save(partial, _partial_folder(args.out), args.force)
+            steps = partial.config["steps_done"]
+            what = f"the partial {args.algo} run ({steps} of {args.steps} steps)"
+            if rescued_from is not None:
+                print(f"error: {rescued_from}; saved {what} to {out}/ instead", file=sys.stderr)
+                return 2
+            print(
+                f"interrupted: saved {what} to {out}/; config.json says interrupted: true",
+                file=sys.stderr,
+            )
+            return _exit_code(signals.first)
+        out, rescued_from = _save(result, args.out, args.force)
+        if rescued_from is not None:
+            print(f"error: {rescued_from}; saved the run to {out}/ instead", file=sys.stderr)
+            return 2
+        # The last iterations may have ended no episode (NaN): report the latest that did.
+        returns = result.history["episode_return"]
+        finished = returns[~np.isnan(returns)]
+        last = f"{finished[-1]:.1f}" if len(finished) else "n/a, no episode ended"
+        print(f"saved {args.algo} run to {out}/ (last mean episode return {last})")
+        if signals.stopped:
+            print("stopped while the finished run was saved; it is complete", file=sys.stderr)
+            return _exit_code(signals.first)
+        return 0
+
+
+def _partial_folder(out: str) -> Path:
+    """Where an interrupted run goes: ``out``, unless that holds a complete run (kept)."""
+    from pgkit.checkpoints import is_complete_run
+
+    path = Path(out)
+    if not is_complete_run(path):
+        return path
+    path = path if path.name else path.resolve()  # "." has no name to add a suffix to
+    for n in itertools.count(1):
+        beside = path.with_name(f"{path.name}-interrupted" + (f"-{n}" if n > 1 else ""))
+        if not os.path.lexists(beside):
+            return beside
+    raise AssertionError("unreachable")
+
+
+def _save(result: Any, out: str | Path, overwrite: bool) -> tuple[Path, str | None]:
+    """Save ``result`` to ``out``; return the folder it went to and, if not ``out``, why.
+
+    Finished work is not dropped because ``out`` cannot be written at the end (a full disk,
+    a folder someone created meanwhile): the run then goes to a fresh folder in the temporary
+    directory, which is usually on another disk.
+    """
+    import tempfile
+
+    from pgkit.checkpoints import save_run
+
     try:
-        result = fn(
-            args.env, total_steps=args.steps, seed=args.seed, progress=not args.no_progress,
-            **settings,
-        )  # fmt: skip
-    except algos.TrainingInterrupted as stop:
-        # While the partial run is saved, a SIGTERM ends the program at once, as a second
-        # Ctrl-C does (main catches it); the staging folder is removed either way.
-        signal.signal(signal.SIGTERM, previous)
-        out = save_run(stop.result, args.out, overwrite=args.force)
-        steps = stop.result.config["steps_done"]
-        print(
-            f"interrupted: saved the partial {args.algo} run ({steps} of {args.steps} steps) "
-            f"to {out}/; config.json says interrupted: true",
-            file=sys.stderr,
-        )
-        return EXIT_SIGTERM if isinstance(stop.__context__, _Terminated) else EXIT_SIGINT
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    out = save_run(result, args.out, overwrite=args.force)
-    # The last iterations may have ended no episode (NaN): report the latest that did.
-    returns = result.history["episode_return"]
-    finished = returns[~np.isnan(returns)]
-    last = f"{finished[-1]:.1f}" if len(finished) else "n/a, no episode ended"
-    print(f"saved {args.algo} run to {out}/ (last mean episode return {last})")
-    return 0
+        return save_run(result, out, overwrite=overwrite), None
+    except (OSError, ValueError) as e:
+        failure = str(e)
+    rescue = None
+    try:
+        rescue = tempfile.mkdtemp(prefix=f"pgkit-{result.config.get('algo', 'run')}-")
+        return save_run(result, rescue), failure
+    except (OSError, ValueError) as e:
+        if rescue is not None:
+            shutil.rmtree(rescue, ignore_errors=True)
+        raise OSError(
+            f"{failure}; saving it under {tempfile.gettempdir()} instead failed too ({e}), "
+            "so the trained run could not be kept"
+        ) from None
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from pgkit.checkpoints import load_run
     from pgkit.rollout import evaluate
 
-    run = load_run(args.run)
+    run = load_run(args.run, history=False)  # evaluating needs the networks only
     returns = evaluate(
         run.policy,
         run.config["env_id"],
@@ -336,9 +469,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except _Abort as abort:
+        print(
+            "stopped at once by a second signal: nothing more was saved (an earlier run in "
+            "--out is untouched)",
+            file=sys.stderr,
+        )
+        return _exit_code(abort.signum)
+    except KeyboardInterrupt as e:
         print("interrupted", file=sys.stderr)
-        return EXIT_SIGINT
+        return EXIT_SIGTERM if isinstance(e, _Terminated) else EXIT_SIGINT
 
 
 if __name__ == "__main__":

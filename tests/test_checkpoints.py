@@ -1,18 +1,25 @@
 """Tests for pgkit.checkpoints: a saved run loads back exactly, and broken runs fail clearly."""
 
 import json
+import os
+import re
 import shutil
+import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
-from pgkit import algos
+from pgkit import algos, checkpoints
 from pgkit.checkpoints import (
     CHECKPOINT,
     CONFIG,
     CURVE,
     HISTORY,
+    check_run_folder,
+    is_complete_run,
     load_run,
     read_history,
     save_run,
@@ -174,20 +181,181 @@ def test_checkpoint_that_does_not_match_its_config_is_a_value_error(copy, change
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("{not json", "is not valid JSON"),
+        ("{not json", "not valid JSON"),
         ("[1, 2]", "must hold a JSON object"),
         ('{"hidden": [16, 16]}', "has no 'env_id'"),
         ('{"env_id": "NoSuchEnv-v0", "hidden": [16, 16]}', "cannot make"),
+        ('{"env_id": 5, "hidden": [16, 16]}', "'env_id' must be a gymnasium environment id"),
+        ('{"env_id": "", "hidden": [16, 16]}', "'env_id' must be a gymnasium environment id"),
+        ('{"env_id": "CartPole-v1", "hidden": 5}', "'hidden' must be a list of positive"),
+        ('{"env_id": "CartPole-v1", "hidden": "abc"}', "'hidden' must be a list of positive"),
+        ('{"env_id": "CartPole-v1", "hidden": [1e12]}', "'hidden' must be a list of positive"),
+        ('{"env_id": "CartPole-v1", "hidden": [true]}', "'hidden' must be a list of positive"),
+        ('{"env_id": "CartPole-v1", "hidden": [0]}', "'hidden' must be a list of positive"),
+        ("[" * 100_000, "not valid JSON"),
+        ('{"hidden": 1' + "0" * 5000 + "}", "not valid JSON"),
     ],
+    ids=lambda value: value[:40],
 )
-def test_bad_config_is_a_value_error(copy, text, message):
+def test_bad_config_is_a_value_error_naming_the_file(copy, text, message):
     as_format_1(copy)
     (copy / CONFIG).write_text(text)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=f"^{re.escape(str(copy / CONFIG))}: .*{message}"):
         load_run(copy)
 
 
-def test_empty_history_file_is_a_value_error(tmp_path):
-    (tmp_path / HISTORY).write_text("")
-    with pytest.raises(ValueError, match="is empty"):
-        read_history(tmp_path / HISTORY)
+def test_config_that_is_not_text_is_a_value_error_naming_the_file(copy):
+    (copy / CONFIG).write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(ValueError, match=f"^{re.escape(str(copy / CONFIG))}: not a text file"):
+        load_run(copy)
+
+
+def test_absurd_widths_are_refused_by_the_weights_shapes_without_allocating(copy):
+    # 10**12 units would need terabytes; the network is first built on the meta device
+    as_format_1(copy)
+    config = json.loads((copy / CONFIG).read_text())
+    (copy / CONFIG).write_text(json.dumps({**config, "hidden": [10**12]}))
+    with pytest.raises(ValueError, match="policy weights in .* do not match the network"):
+        load_run(copy)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"a,b\nx,y\n", "row 2, column 'a': 'x' is not a number"),
+        (b"steps,time\n1,2\n3\n", "row 3 has 1 fields, expected 2"),
+        (b"steps,steps\n1,2\n", "must name each column once"),
+        (b"\x80\x81\xfe\xff binary", "not a text file"),
+    ],
+    ids=["empty", "not-numbers", "short-row", "repeated-column", "binary"],
+)
+def test_corrupt_history_is_a_value_error_naming_the_file(copy, content, message):
+    (copy / HISTORY).write_bytes(content)
+    with pytest.raises(ValueError, match=f"^{re.escape(str(copy / HISTORY))}:? .*{message}"):
+        read_history(copy / HISTORY)
+    with pytest.raises(ValueError, match=re.escape(str(copy / HISTORY))):
+        load_run(copy)
+    # the networks do not depend on the history: loading them without it still works
+    run = load_run(copy, history=False)
+    assert run.history == {} and run.config["env_id"] == "CartPole-v1"
+
+
+def test_history_with_blank_lines_reads_the_rows_around_them(tmp_path):
+    (tmp_path / HISTORY).write_text("steps,time\n1,0.5\n\n2,\n")
+    history = read_history(tmp_path / HISTORY)
+    assert history["steps"].tolist() == [1.0, 2.0]
+    assert history["time"][0] == 0.5 and np.isnan(history["time"][1])
+
+
+def test_run_folder_gets_the_permissions_the_umask_allows(ppo_result, tmp_path):
+    previous = os.umask(0o027)
+    try:
+        out = save_run(ppo_result, tmp_path / "run")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o750
+    assert stat.S_IMODE((out / CONFIG).stat().st_mode) == 0o640
+
+
+def test_a_link_to_a_folder_is_written_through(ppo_result, tmp_path):
+    (tmp_path / "target").mkdir()
+    link = tmp_path / "link"
+    link.symlink_to("target", target_is_directory=True)
+    assert save_run(ppo_result, link) == link
+    save_run(ppo_result, link, overwrite=True)  # replacing the run behind the link, too
+    assert link.is_symlink() and (tmp_path / "target" / CHECKPOINT).is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "target"]
+    assert load_run(link).config["algo"] == "ppo"
+
+
+def test_a_link_to_nothing_is_refused(ppo_result, tmp_path):
+    (tmp_path / "link").symlink_to(tmp_path / "missing")
+    with pytest.raises(ValueError, match="symbolic link to a folder that does not exist"):
+        save_run(ppo_result, tmp_path / "link")
+    assert not (tmp_path / "missing").exists()
+
+
+def dead_pid():
+    """The id of a process that has just exited (ids are not reused this quickly)."""
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def hidden(out, kind, pid, host=checkpoints._HOST):
+    folder = out.with_name(f".{out.name}.{kind}-{host}-{pid}-0123abcd")
+    folder.mkdir()
+    (folder / CONFIG).write_text("{}")
+    return folder
+
+
+def test_staging_folders_of_killed_saves_are_removed_by_the_next_save(ppo_result, tmp_path):
+    out = tmp_path / "run"
+    gone = hidden(out, "partial", dead_pid())
+    kept = [
+        hidden(out, "partial", os.getppid()),  # its process still runs
+        hidden(out, "partial", dead_pid(), host="0000ffff"),  # another machine's process
+        tmp_path / ".run.partial-k2j3h4",  # no owner in its name: never guessed at
+    ]
+    kept[-1].mkdir()
+    save_run(ppo_result, out)
+    assert not gone.exists() and all(folder.exists() for folder in kept)
+
+
+def test_a_run_moved_aside_by_a_killed_save_is_put_back(saved, tmp_path):
+    out = tmp_path / "run"
+    aside = out.with_name(f".run.old-{checkpoints._HOST}-{dead_pid()}-0123abcd")
+    shutil.copytree(saved, aside)
+    # the check before training already sees the earlier run, so it is not overwritten
+    with pytest.raises(ValueError, match="already holds a run"):
+        check_run_folder(out)
+    assert not aside.exists() and load_run(out, history=False).config["algo"] == "ppo"
+
+
+def test_a_run_moved_aside_is_deleted_once_its_replacement_is_in_place(saved, tmp_path):
+    out = shutil.copytree(saved, tmp_path / "run")
+    aside = hidden(out, "old", dead_pid())
+    check_run_folder(out, overwrite=True)
+    assert not aside.exists() and is_complete_run(out)
+
+
+def test_an_interrupted_run_never_replaces_a_complete_one(ppo_result, saved, tmp_path):
+    out = shutil.copytree(saved, tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    partial = algos.TrainResult(
+        ppo_result.policy, ppo_result.value_fn, ppo_result.history,
+        {**ppo_result.config, "interrupted": True, "steps_done": 128},
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="holds a complete run, which an interrupted run never"):
+        save_run(partial, out, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    save_run(partial, tmp_path / "partial")
+    assert not is_complete_run(tmp_path / "partial")
+    save_run(partial, tmp_path / "partial", overwrite=True)  # a partial run may replace one
+
+
+def test_saving_imports_nothing_the_cli_did_not_import_before_training(tmp_path):
+    # A signal landing inside the first import of a compiled module can crash the
+    # interpreter, so `train` imports what saving needs before it starts (_import_writer).
+    script = f"""
+import sys
+import torch
+from pgkit import algos, checkpoints
+from pgkit.policies import make_policy, ValueFunction
+import gymnasium as gym
+env = gym.make("CartPole-v1")
+policy = make_policy(env.observation_space, env.action_space, (4,))
+history = {{key: [float(i) for i in range(3)] for key in algos.HISTORY_KEYS}}
+result = algos.TrainResult(policy, None, history, {{"algo": "ppo", "env_id": "CartPole-v1",
+                                                  "hidden": [4]}})
+checkpoints._import_writer()
+before = set(sys.modules)
+checkpoints.save_run(result, {str(tmp_path / "run")!r})
+print(sorted(set(sys.modules) - before))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -4,13 +4,18 @@ Most tests call :func:`pgkit.__main__.main` in-process (fast); one runs the real
 ``python -m pgkit`` in a subprocess, as a reader would.
 """
 
+import errno
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
+from pgkit import checkpoints
 from pgkit.__main__ import main
 from pgkit.checkpoints import CHECKPOINT, CONFIG, CURVE, HISTORY, load_run
 
@@ -186,4 +191,74 @@ def test_training_errors_are_one_clear_line(error, tmp_path, capsys, monkeypatch
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
     assert ("nan at iteration 3" if error == "diverged" else "box2d") in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture
+def run_copy(run_dir, tmp_path):
+    return shutil.copytree(run_dir, tmp_path / "run")
+
+
+@pytest.mark.parametrize(
+    "content", [b"a,b\nx,y\n", b"steps,time\n1\n", b"\x80\x81\xfe\xff", b""],
+    ids=["not-numbers", "short-row", "binary", "empty"],
+)  # fmt: skip
+def test_evaluate_does_not_read_the_history(run_copy, content, capsys):
+    (run_copy / HISTORY).write_bytes(content)
+    assert main(["evaluate", str(run_copy), "--episodes", "2"]) == 0
+    assert "ppo on CartPole-v1: mean return" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe\x00binary", b'{"env_id": 5, "hidden": [16]}', b'{"env_id": "CartPole-v1", '
+     b'"hidden": 5}', b'{"env_id": "CartPole-v1", "hidden": "abc"}',
+     b'{"env_id": "CartPole-v1", "hidden": [1e12]}'],
+    ids=["binary", "env-id-5", "hidden-5", "hidden-abc", "hidden-1e12"],
+)  # fmt: skip
+def test_corrupt_config_is_one_line_naming_the_file(run_copy, content, capsys):
+    (run_copy / CONFIG).write_bytes(content)
+    assert main(["evaluate", str(run_copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {run_copy / CONFIG}: ") and err.count("\n") == 1
+
+
+def full_disk_unless_under(monkeypatch, folder):
+    """Make every save fail with ENOSPC, except one into ``folder`` (None: all of them)."""
+    real = checkpoints._write_history
+
+    def write_history(history, path):
+        if folder is None or not str(path).startswith(str(folder)):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(history, path)
+
+    monkeypatch.setattr(checkpoints, "_write_history", write_history)
+
+
+def test_a_run_that_cannot_be_saved_goes_to_the_temporary_directory(tmp_path, monkeypatch, capsys):
+    spare = tmp_path / "spare"
+    spare.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spare))
+    full_disk_unless_under(monkeypatch, spare)
+    out = tmp_path / "run"
+    argv = ["train", "a2c", "--steps", "64", "--out", str(out), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    (rescue,) = spare.glob("pgkit-*")  # torch may keep its own folder there too
+    assert err == (
+        f"error: [Errno 28] could not save the run to {out}: No space left on device; saved "
+        f"the run to {rescue}/ instead\n"
+    )
+    assert not out.exists() and load_run(rescue).config["algo"] == "a2c"
+
+
+def test_a_run_that_cannot_be_saved_anywhere_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    full_disk_unless_under(monkeypatch, None)
+    argv = ["train", "a2c", "--steps", "64", "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: [Errno 28] could not save the run to {tmp_path / 'run'}")
+    assert f"saving it under {tmp_path} instead failed too" in err and err.count("\n") == 1
+    assert list(tmp_path.glob("pgkit-*")) == []  # not even an empty rescue folder
     assert not (tmp_path / "run").exists()

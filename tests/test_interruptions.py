@@ -3,7 +3,12 @@ all or nothing (pgkit.algos, pgkit.checkpoints and ``python -m pgkit train``).""
 
 import json
 import os
+import re
 import signal
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 import torch
@@ -182,3 +187,91 @@ def test_cli_keeps_the_partial_run_when_stopped(how, code, tmp_path, monkeypatch
     assert run.config["interrupted"] is True and run.config["steps_done"] == 256
     assert len(run.history["steps"]) == 2
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def contents(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_an_interrupted_run_is_saved_beside_a_complete_one(finished, tmp_path, monkeypatch, capsys):
+    out = save_run(finished, tmp_path / "run")
+    before = contents(out)
+    argv = ["train", "ppo", "--steps", "100000", "--out", str(out), "--force", *SMALL_ARGS]
+    for beside in ("run-interrupted", "run-interrupted-2"):
+        stop_on_call(monkeypatch, 2)
+        assert main(argv) == EXIT_SIGINT
+        assert f"(128 of 100000 steps) to {tmp_path / beside}/" in capsys.readouterr().err
+        assert load_run(tmp_path / beside).config["interrupted"] is True
+    assert contents(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run-interrupted",
+                                                          "run-interrupted-2"]  # fmt: skip
+
+
+def signal_while_saving(monkeypatch, signum):
+    """Send ``signum`` to this process while the run's history is being written."""
+    real = checkpoints._write_history
+
+    def write_history(history, path):
+        os.kill(os.getpid(), signum)
+        real(history, path)
+
+    monkeypatch.setattr(checkpoints, "_write_history", write_history)
+
+
+@pytest.mark.parametrize(
+    "signum, code", [(signal.SIGINT, EXIT_SIGINT), (signal.SIGTERM, EXIT_SIGTERM)]
+)
+def test_a_second_signal_stops_at_once_and_leaves_nothing_behind(
+    signum, code, finished, tmp_path, monkeypatch, capsys
+):
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    out = save_run(finished, tmp_path / "run")
+    before = contents(out)
+    stop_on_call(monkeypatch, 3, lambda: os.kill(os.getpid(), signum))
+    signal_while_saving(monkeypatch, signum)  # the second signal, in the middle of the save
+    argv = ["train", "ppo", "--steps", "100000", "--out", str(out), "--force", *SMALL_ARGS]
+    assert main(argv) == code
+    assert "stopped at once by a second signal" in capsys.readouterr().err
+    assert contents(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder, no partial run
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+
+
+def test_a_signal_while_a_finished_run_is_saved_lets_the_save_finish(tmp_path, monkeypatch, capsys):
+    signal_while_saving(monkeypatch, signal.SIGTERM)
+    out = tmp_path / "run"
+    assert main(["train", "ppo", "--steps", "128", "--out", str(out), *SMALL_ARGS]) == EXIT_SIGTERM
+    assert "stopped while the finished run was saved; it is complete" in capsys.readouterr().err
+    config = load_run(out).config
+    assert "interrupted" not in config and config["total_steps"] == 128
+
+
+def test_two_quick_ctrl_cs_end_the_real_command_cleanly(finished, tmp_path):
+    # The audited crash: the second Ctrl-C landed inside `import matplotlib` in the run
+    # writer (Fatal Python error, rc -6). Wherever the two signals land, the command must
+    # exit with 130 and leave the earlier run whole and no staging folder behind.
+    out = save_run(finished, tmp_path / "run")
+    before = contents(out)
+    argv = [sys.executable, "-m", "pgkit", "train", "ppo", "--steps", "10000000", "--out",
+            str(out), "--force", *[a for a in SMALL_ARGS if a != "--no-progress"]]  # fmt: skip
+    child = subprocess.Popen(argv, stderr=subprocess.PIPE)
+    started = threading.Event()
+    seen = bytearray()
+
+    def read_progress():  # the bar counts steps once training is under way
+        while chunk := child.stderr.read1(4096):
+            seen.extend(chunk)
+            if re.search(rb"\| *[1-9]\d*/10000000", seen):
+                started.set()
+
+    reader = threading.Thread(target=read_progress, daemon=True)
+    reader.start()
+    assert started.wait(120), seen.decode(errors="replace")
+    child.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    assert child.wait(60) == EXIT_SIGINT, seen.decode(errors="replace")
+    reader.join(10)
+    assert b"Fatal Python error" not in seen and b"Traceback" not in seen
+    assert contents(out) == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
