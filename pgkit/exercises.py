@@ -15,6 +15,13 @@ with positional arguments in the documented order; array inputs are numpy arrays
 (torch tensors for the Chapter 3 and 4 exercises) and episode flags are booleans.
 The cases come from a fixed seed, so the output is the same on every run.
 
+Where the operating system can fork (Linux, macOS) your function runs in a child process
+that receives only each case's inputs; what it prints is shown as usual. The expected
+answers are computed, and compared, in the checker's own process afterwards, so nothing your
+function reads or replaces can change a verdict. A case that takes longer than
+``CASE_TIME_LIMIT`` seconds (10) is stopped by killing the child, and a function that ends
+the process (``os._exit``, a crash) fails the case it was running.
+
     >>> from pgkit.exercises import check_discounted_returns
     >>> check_discounted_returns(my_discounted_returns)   # doctest: +SKIP
 
@@ -24,17 +31,22 @@ line and the workbook.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import inspect
+import io
+import json
 import math
+import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -60,7 +72,11 @@ ATOL = 1e-6
 _SEED = 20240611
 # Seconds the reader's function may take on one case before the checker stops it.
 CASE_TIME_LIMIT = 10.0
-_PGKIT_DIR = str(Path(__file__).resolve().parent)
+# Run the reader's function in a forked child process (POSIX). Without fork (Windows) it runs
+# in the checker's own process, where a time-out needs SIGALRM and the function can reach the
+# checker's state.
+ISOLATE = hasattr(os, "fork")
+_PGKIT_DIR = str(Path(__file__).resolve().parent) + os.sep
 
 Inputs = dict[str, Any]
 
@@ -102,7 +118,7 @@ class _Failure:
 
 
 class _TimedOut(BaseException):
-    """Raised into the reader's function when a case runs past CASE_TIME_LIMIT.
+    """Raised into the reader's function when a case runs past CASE_TIME_LIMIT (in-process only).
 
     A BaseException, so that an ``except Exception`` in the reader's code cannot swallow it.
     """
@@ -151,12 +167,19 @@ def _changed(before: Any, after: Any) -> bool:
 
 
 class _Watched:
-    """The reader's function, called through: notes inputs changed in place, pgkit calls made."""
+    """The reader's function, called through: notes inputs changed in place, pgkit calls made.
+
+    ``checker_calls`` and ``unwatched`` concern the current case only (the caller resets them):
+    a call into the checker's own module reads the answer the case is judged against, and a
+    function that switches the profile off hides which pgkit functions it calls.
+    """
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
         self.mutated: list[str] = []
         self.pgkit_calls: list[str] = []
+        self.checker_calls: list[str] = []
+        self.unwatched = False
         try:
             self.names = list(inspect.signature(fn).parameters)
         except (TypeError, ValueError):
@@ -169,6 +192,7 @@ class _Watched:
         try:
             out = self.fn(*args, **kwargs)
         finally:
+            self.unwatched = self.unwatched or sys.getprofile() != self._profile
             sys.setprofile(previous)
         for i, (old, new) in enumerate(zip(before, args, strict=True)):
             name = self.names[i] if i < len(self.names) else f"argument {i + 1}"
@@ -177,16 +201,357 @@ class _Watched:
         return out
 
     def _profile(self, frame, event, arg) -> None:
-        # A pgkit function called straight from the reader's code (not from pgkit itself).
-        if event != "call" or frame.f_back is None:
+        # A pgkit function called from the reader's code, or checked itself (the reader's
+        # "function" is pgkit's, imported under another name); calls pgkit makes are its own.
+        if event != "call" or frame.f_back is None or frame.f_code.co_name == "<module>":
             return
-        callee, caller = frame.f_code.co_filename, frame.f_back.f_code.co_filename
-        if callee.startswith(_PGKIT_DIR) and not caller.startswith(_PGKIT_DIR):
-            module = frame.f_globals.get("__name__", "pgkit")
-            name = f"{module}.{frame.f_code.co_qualname}"
-            ours = name.startswith(("pgkit.validation", "pgkit.exercises"))
-            if not ours and name not in self.pgkit_calls:
-                self.pgkit_calls.append(name)
+        if not frame.f_code.co_filename.startswith(_PGKIT_DIR):
+            return
+        caller = frame.f_back.f_code
+        if caller.co_filename.startswith(_PGKIT_DIR) and caller is not _WATCHED_CALL:
+            return
+        module = frame.f_globals.get("__name__", "pgkit")
+        name = f"{module}.{frame.f_code.co_qualname}"
+        if module == __name__:
+            # The reader's print() on its way to the parent, and the in-process alarm.
+            if frame.f_code.co_qualname.startswith(("_PipeWriter.", "_time_limit.")):
+                return
+            calls = self.checker_calls
+        elif module.startswith("pgkit.validation"):
+            return
+        else:
+            calls = self.pgkit_calls
+        if name not in calls:
+            calls.append(name)
+
+
+_WATCHED_CALL = _Watched.__call__.__code__
+
+
+# --------------------------------------------------------------------------- running a case
+# An outcome is a dict that crosses the pipe from the child as JSON: "got" (the answer as a
+# float array, or None), "error" (a verdict for the case), "raised" ([exception type, message,
+# is a TypeError]), "stop" (no later case is run; the text says why for those cases), and the
+# names this case added to the notes, "mutated" and "pgkit_calls".
+
+# Answers with more values are not sent back whole: every case's answer is far smaller.
+_MAX_SENT = 1_000_000
+
+
+def _run_case(
+    run: Callable[..., np.ndarray], watched: _Watched, inputs: Inputs, *, in_child: bool
+) -> dict[str, Any]:
+    """Run the reader's function on one case and judge everything but the answer's value."""
+    functions = _pgkit_functions()
+    mutated, calls = len(watched.mutated), len(watched.pgkit_calls)
+    watched.checker_calls, watched.unwatched = [], False
+    outcome: dict[str, Any] = {"got": None, "error": None, "raised": None, "stop": None}
+    # In the child the parent keeps the time; in-process only an alarm can interrupt.
+    limit = contextlib.nullcontext() if in_child else _time_limit(CASE_TIME_LIMIT)
+    try:
+        # The reader's numpy may warn (overflow, division by zero); the verdict says what
+        # went wrong, so the warnings would only be noise.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            with limit:
+                outcome["got"] = run(watched, inputs)
+    except _TimedOut:
+        outcome["error"] = _timed_out_verdict()
+        outcome["stop"] = _TIMED_OUT
+    except SystemExit as e:
+        code = "" if e.code is None else repr(e.code)
+        outcome["error"] = (
+            f"your function called sys.exit({code}) (or exit()): it must return its answer "
+            "for the checker to judge it"
+        )
+    except _BadOutput as e:
+        outcome["error"] = str(e)
+    except Exception as e:  # any error in the reader's code is part of the verdict
+        outcome["raised"] = [type(e).__name__, _text(e), isinstance(e, TypeError)]
+    except BaseException as e:
+        # In-process a KeyboardInterrupt is the reader's Ctrl-C and must stop the check; in
+        # the child SIGINT is ignored, so whatever arrives here the function raised itself.
+        if not in_child:
+            raise
+        outcome["raised"] = [type(e).__name__, _text(e), False]
+    replaced = [
+        key
+        for key, value in functions.items()
+        if vars(sys.modules[key[0]]).get(key[1]) is not value
+    ]
+    for module, attr in replaced:  # later cases (and, in-process, the caller) get pgkit back
+        setattr(sys.modules[module], attr, functions[module, attr])
+    if replaced:
+        names = ", ".join(f"{module}.{attr}" for module, attr in replaced)
+        outcome["error"] = (
+            f"your function replaced {names} while it ran; the checker put it back and cannot "
+            "trust this answer"
+        )
+    elif watched.checker_calls:
+        outcome["error"] = (
+            f"your function called the checker's own {', '.join(watched.checker_calls)}, "
+            "which computes the answer it is judged against; write the computation yourself"
+        )
+    elif watched.unwatched:
+        outcome["error"] = (
+            "your function switched off the checker's profile (sys.setprofile), which "
+            "notices calls into pgkit; the checker cannot trust this answer"
+        )
+    if outcome["error"] is not None or outcome["raised"] is not None:
+        outcome["got"] = None
+    outcome["mutated"] = watched.mutated[mutated:]
+    outcome["pgkit_calls"] = watched.pgkit_calls[calls:]
+    return outcome
+
+
+def _text(error: BaseException) -> str:
+    """str(error), which runs the reader's code when the exception is the reader's own class."""
+    try:
+        return str(error)
+    except Exception:
+        return "(its message could not be turned into text)"
+
+
+def _timed_out_verdict() -> str:
+    return (
+        f"your function did not return within {CASE_TIME_LIMIT:g} s on this input "
+        "(an endless loop, or a loop that never reaches its `return`?)"
+    )
+
+
+def _run_in_process(
+    run: Callable[..., np.ndarray], fn: Callable[..., Any], inputs: list[Inputs]
+) -> list[dict[str, Any]]:
+    """The outcomes of the cases, run in this process (where fork is not available)."""
+    watched = _Watched(fn)
+    outcomes = []
+    for case_inputs in inputs:
+        outcomes.append(_run_case(run, watched, case_inputs, in_child=False))
+        if outcomes[-1]["stop"]:
+            break
+    return outcomes
+
+
+class _PipeWriter(io.TextIOBase):
+    """The child's sys.stdout or sys.stderr: each write goes to the parent, which prints it."""
+
+    def __init__(self, send: Any, stream: str) -> None:
+        self._send, self._stream = send, stream
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        for start in range(0, len(text), 1 << 16):  # bounded messages, however long the text
+            message = {"kind": self._stream, "text": text[start : start + (1 << 16)]}
+            self._send.send_bytes(json.dumps(message).encode())
+        return len(text)
+
+
+def _encode(outcome: dict[str, Any]) -> bytes:
+    got = outcome["got"]
+    if got is not None:
+        got = np.asarray(got, dtype=np.float64)
+        data = None if got.size > _MAX_SENT else base64.b64encode(got.tobytes()).decode()
+        outcome = {**outcome, "got": {"shape": list(got.shape), "data": data}}
+    return json.dumps({"kind": "outcome", **outcome}).encode()
+
+
+def _decode(message: dict[str, Any]) -> dict[str, Any]:
+    """An outcome sent by the child, checked field by field; ValueError if it is not one.
+
+    Only JSON comes from the child, never a pickle: unpickling runs code, and code sent by
+    the reader's function must not run in the process that judges it.
+    """
+    outcome = {
+        "got": None,
+        "error": message.get("error"),
+        "raised": message.get("raised"),
+        "stop": message.get("stop"),
+        "mutated": [str(name) for name in message.get("mutated", [])],
+        "pgkit_calls": [str(name) for name in message.get("pgkit_calls", [])],
+    }
+    for key in ("error", "stop"):
+        if not isinstance(outcome[key], (str, type(None))):
+            raise ValueError(f"{key} is not text")
+    raised = outcome["raised"]
+    if raised is not None:
+        kind, text, is_type_error = raised
+        outcome["raised"] = [str(kind), str(text), bool(is_type_error)]
+    got = message.get("got")
+    if got is None and outcome["error"] is None and outcome["raised"] is None:
+        raise ValueError("no answer, no error")
+    if got is not None:
+        shape = tuple(int(n) for n in got["shape"])
+        if got["data"] is None:
+            outcome["error"] = f"your function returned {math.prod(shape)} values, shape {shape}"
+        else:
+            data = base64.b64decode(got["data"], validate=True)
+            outcome["got"] = np.frombuffer(data, np.float64).reshape(shape).copy()
+    return outcome
+
+
+def _child(
+    send: Any,
+    run: Callable[..., np.ndarray],
+    fn: Callable[..., Any],
+    inputs: list[Inputs],
+    parent: int,
+) -> NoReturn:
+    """The forked process: run every case, send each outcome; never returns to the caller."""
+    status = 0
+    try:
+        # Ctrl-C is the parent's to handle (it stops this process); a KeyboardInterrupt in
+        # here is then one the reader's function raised, a verdict like any other error.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _end_with(parent)
+        if "torch" in sys.modules:
+            # torch's thread pool does not survive fork (the OpenMP runtime can hang in a
+            # forked child); the cases are small, so one thread loses nothing.
+            sys.modules["torch"].set_num_threads(1)
+        sys.stdout, sys.stderr = _PipeWriter(send, "out"), _PipeWriter(send, "err")
+        watched = _Watched(fn)
+        for case_inputs in inputs:
+            send.send_bytes(_encode(_run_case(run, watched, case_inputs, in_child=True)))
+    except BaseException:  # the parent reports the missing outcome; nothing may escape
+        status = 1
+    finally:
+        # os._exit: the parent's atexit handlers, finalizers and buffered output are the
+        # parent's, and must not run or be flushed a second time from this copy of it.
+        os._exit(status)
+
+
+def _end_with(parent: int) -> None:
+    """End this process when the parent ends, so that a killed checker leaves no loop behind."""
+    try:
+        import ctypes
+
+        # Linux's PR_SET_PDEATHSIG (1): the kernel sends SIGKILL, whatever this process runs.
+        if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL) != 0:
+            raise OSError
+    except (OSError, AttributeError):
+
+        def watch() -> None:
+            while True:
+                time.sleep(0.5)
+                if os.getppid() != parent:
+                    os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent ended before the watch began
+        os._exit(1)
+
+
+def _ended_verdict(status: int) -> str:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        how = f"killed by signal {signal.Signals(-code).name}"
+    else:
+        how = f"exit code {code}"
+    return (
+        f"your function ended the process running it ({how}) before returning: it must "
+        "return its answer for the checker to judge it (does it call os._exit, or crash Python?)"
+    )
+
+
+def _run_in_child(
+    run: Callable[..., np.ndarray], fn: Callable[..., Any], inputs: list[Inputs]
+) -> list[dict[str, Any]]:
+    """The outcomes of the cases, run one after another in a forked child process.
+
+    The child gets only the cases' inputs; the answers they are judged against are computed
+    by the caller afterwards, in this process, so nothing the reader's function reads or
+    replaces in the child can reach them. The time limit is kept here, by the clock: a
+    function that swallows every exception or ignores signals is killed all the same.
+    """
+    from multiprocessing.connection import Pipe
+
+    receive, send = Pipe(duplex=False)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or missing stream has nothing to copy
+            stream.flush()  # else the child starts with a copy of the unwritten text
+    parent = os.getpid()
+    with warnings.catch_warnings():
+        # Python 3.12 warns on fork in a process with threads (a notebook kernel has some);
+        # the child takes no lock another thread could hold: it writes only to the pipe.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:
+        receive.close()
+        _child(send, run, fn, inputs, parent)
+    send.close()
+    child = _Child(pid)
+    outcomes: list[dict[str, Any]] = []
+    try:
+        while len(outcomes) < len(inputs):
+            outcomes.append(_next_outcome(receive, child, time.monotonic() + CASE_TIME_LIMIT))
+            if outcomes[-1]["stop"]:
+                break
+    finally:
+        receive.close()
+        child.end()
+    return outcomes
+
+
+class _Child:
+    """The forked process, reaped exactly once (a reaped pid may already be another process's)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.status = pid, None
+
+    def wait(self, deadline: float) -> int | None:
+        """Its wait status once it has ended, or None if it still runs at ``deadline``."""
+        while self.status is None:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.status = status
+            elif time.monotonic() >= deadline:
+                return None
+            else:
+                time.sleep(0.005)
+        return self.status
+
+    def end(self) -> None:
+        if self.status is None:  # done or not, it has nothing left to do for the checker
+            os.kill(self.pid, signal.SIGKILL)
+            _, self.status = os.waitpid(self.pid, 0)
+
+
+_TIMED_OUT = "not run after the time-out above"
+
+
+def _next_outcome(receive: Any, child: _Child, deadline: float) -> dict[str, Any]:
+    """The child's next outcome, printing what the reader's function printed meanwhile."""
+    nothing = {"got": None, "raised": None, "mutated": [], "pgkit_calls": []}
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not receive.poll(remaining):
+            return {**nothing, "error": _timed_out_verdict(), "stop": _TIMED_OUT}
+        try:
+            message = json.loads(receive.recv_bytes())
+            kind = message.pop("kind")
+            if kind in ("out", "err"):
+                print(str(message["text"]), end="", file=getattr(sys, "std" + kind))
+                continue
+            if kind != "outcome":
+                raise ValueError(f"unknown message {kind!r}")
+            return _decode(message)
+        except EOFError:  # the child ended, or closed its end of the pipe, without an outcome
+            status = child.wait(deadline)
+            if status is None:
+                return {**nothing, "error": _timed_out_verdict(), "stop": _TIMED_OUT}
+            return {
+                **nothing,
+                "error": _ended_verdict(status),
+                "stop": "not run after the process ended above",
+            }
+        except (ValueError, TypeError, KeyError, AttributeError, OSError) as e:
+            return {
+                **nothing,
+                "error": "the process running your function sent back something the checker "
+                f"could not read ({type(e).__name__}: {e})",
+                "stop": "not run after the unreadable answer above",
+            }
 
 
 def _as_array(out: Any) -> np.ndarray:
@@ -313,80 +678,27 @@ def _check(problem: _Problem, cases: list[_Case], fn: Any) -> bool:
     if not callable(fn):
         print(f"{title}: expected your function, got {type(fn).__name__} {fn!r:.40}")
         return False
-    run = problem.run or _call_positionally
-    watched = _Watched(fn)
+    run_cases = _run_in_child if ISOLATE else _run_in_process
+    outcomes = run_cases(problem.run or _call_positionally, fn, [case.inputs for case in cases])
+    mutated = list(dict.fromkeys(name for o in outcomes for name in o["mutated"]))
+    pgkit_calls = list(dict.fromkeys(name for o in outcomes for name in o["pgkit_calls"]))
     failures: list[_Failure] = []
-    timed_out = False
-    for case in cases:
-        if timed_out:  # one time-out is verdict enough; do not wait on every case
-            expected = np.asarray(problem.reference(case.inputs), dtype=np.float64)
-            failures.append(_Failure(case, expected, None, "not run after the time-out above"))
-            continue
-        functions = _pgkit_functions()
-        got, error = None, None  # error: a verdict (str) or the reader's exception
-        try:
-            # The reader's numpy may warn (overflow, division by zero); the verdict
-            # below says what went wrong, so the warnings would only be noise.
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                with _time_limit(CASE_TIME_LIMIT):
-                    got = run(watched, case.inputs)
-        except _TimedOut:
-            timed_out = True
-            error = (
-                f"your function did not return within {CASE_TIME_LIMIT:g} s on this input "
-                "(an endless loop, or a loop that never reaches its `return`?)"
-            )
-        except SystemExit as e:
-            code = "" if e.code is None else repr(e.code)
-            error = (
-                f"your function called sys.exit({code}) (or exit()): it must return its answer "
-                "for the checker to judge it"
-            )
-        except _BadOutput as e:
-            error = str(e)
-        except Exception as e:  # any error in the reader's code is part of the verdict
-            error = e
-        replaced = [
-            key
-            for key, value in functions.items()
-            if vars(sys.modules[key[0]]).get(key[1]) is not value
-        ]
-        for module, attr in replaced:
-            setattr(sys.modules[module], attr, functions[module, attr])
-        # The expected answer exists only from here on: while the reader's function ran,
-        # no frame held it.
+    for i, case in enumerate(cases):
+        # The expected answer exists only from here on, in this process: while the reader's
+        # function ran, no frame held it, and in a child process nothing could reach it.
         expected = np.asarray(problem.reference(case.inputs), dtype=np.float64)
-        if replaced:
-            names = ", ".join(f"{module}.{attr}" for module, attr in replaced)
+        if i >= len(outcomes):  # one time-out (or exit) is verdict enough: the rest waits not
+            failures.append(_Failure(case, expected, None, outcomes[-1]["stop"]))
+            continue
+        outcome = outcomes[i]
+        got = outcome["got"]
+        if outcome["error"] is not None:
+            failures.append(_Failure(case, expected, None, outcome["error"]))
+            continue
+        if outcome["raised"] is not None:
             failures.append(
-                _Failure(
-                    case, expected, None,
-                    f"your function replaced {names} while it ran; the checker put it back and "
-                    "cannot trust this answer",
-                )
-            )  # fmt: skip
-            continue
-        if isinstance(error, str):
-            failures.append(_Failure(case, expected, None, error))
-            continue
-        if error is not None:
-            e = error
-            message = f"your function raised {type(e).__name__}: {e}"
-            batched = any(np.ndim(v) == 2 for v in _arguments(case.inputs).values())
-            if problem.time_major and batched and not failures:
-                message += (
-                    "\n  the smaller (T,) cases passed: make each step work on a whole row of N "
-                    "environments, e.g. np.where(dones[t], 0.0, G) instead of `if dones[t]:`"
-                )
-            if isinstance(e, TypeError):
-                message += f"\n  expected signature: {problem.signature}"
-            if "bool" in str(e) and "operator" in str(e):
-                message += (
-                    "\n  episode flags arrive as booleans: use `~flags`, or convert with "
-                    "flags.astype(float) (numpy) / flags.float() (torch) before `1 - flags`"
-                )
-            failures.append(_Failure(case, expected, None, message))
+                _Failure(case, expected, None, _raised(problem, case, failures, outcome["raised"]))
+            )
             continue
         if got.shape != expected.shape:
             failures.append(
@@ -404,7 +716,7 @@ def _check(problem: _Problem, cases: list[_Case], fn: Any) -> bool:
     if not failures:
         print(f"{title}: all {len(cases)} cases passed. Well done!")
         print(f"  covered: {problem.covers}")
-        _print_notes(watched)
+        _print_notes(mutated, pgkit_calls)
         return True
 
     first = failures[0]
@@ -429,19 +741,39 @@ def _check(problem: _Problem, cases: list[_Case], fn: Any) -> bool:
         hint = _hint(problem, failures)
     if hint:
         print(("  hint: " if first.got is not None else "  ") + hint)
-    _print_notes(watched)
+    _print_notes(mutated, pgkit_calls)
     return False
 
 
-def _print_notes(watched: _Watched) -> None:
-    if watched.mutated:
+def _raised(problem: _Problem, case: _Case, failures: list[_Failure], raised: list[Any]) -> str:
+    """The verdict on an exception the reader's function raised, with what usually causes it."""
+    kind, text, is_type_error = raised
+    message = f"your function raised {kind}: {text}"
+    batched = any(np.ndim(v) == 2 for v in _arguments(case.inputs).values())
+    if problem.time_major and batched and not failures:
+        message += (
+            "\n  the smaller (T,) cases passed: make each step work on a whole row of N "
+            "environments, e.g. np.where(dones[t], 0.0, G) instead of `if dones[t]:`"
+        )
+    if is_type_error:
+        message += f"\n  expected signature: {problem.signature}"
+    if "bool" in text and "operator" in text:
+        message += (
+            "\n  episode flags arrive as booleans: use `~flags`, or convert with "
+            "flags.astype(float) (numpy) / flags.float() (torch) before `1 - flags`"
+        )
+    return message
+
+
+def _print_notes(mutated: list[str], pgkit_calls: list[str]) -> None:
+    if mutated:
         print(
-            f"  note: your function changed its input {', '.join(watched.mutated)} in place; "
+            f"  note: your function changed its input {', '.join(mutated)} in place; "
             "callers reuse their arrays, so compute into a new array instead"
         )
-    if watched.pgkit_calls:
+    if pgkit_calls:
         print(
-            f"  note: your function calls {', '.join(watched.pgkit_calls)} from pgkit; the "
+            f"  note: your function calls {', '.join(pgkit_calls)} from pgkit; the "
             "check compares pgkit with itself there, so write that part yourself to learn it"
         )
 

@@ -22,7 +22,6 @@ import hashlib
 import importlib.util
 import io
 import json
-import multiprocessing
 import re
 import sys
 from pathlib import Path
@@ -442,19 +441,26 @@ def _load_module(path: Path) -> Any:
         )
     spec = importlib.util.spec_from_file_location(f"_pgkit_solutions_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    # As `python FILE.py` would: the file's own folder comes first on the import path, so a
-    # helper module beside it imports.
-    folder = str(path.resolve().parent)
+    with _import_path(path):
+        try:
+            spec.loader.exec_module(module)
+        except SystemExit as e:
+            raise ValueError(f"{path} called sys.exit({e.code!r}) while it was imported") from e
+        except Exception as e:
+            raise ValueError(f"{path} failed to run: {type(e).__name__}: {e}") from e
+    return module
+
+
+@contextlib.contextmanager
+def _import_path(file: Path):
+    """As `python FILE.py` would: the file's own folder first on the import path, so that a
+    helper module beside it imports, also from inside a function while a checker runs it."""
+    folder = str(file.resolve().parent)
     sys.path.insert(0, folder)
     try:
-        spec.loader.exec_module(module)
-    except SystemExit as e:
-        raise ValueError(f"{path} called sys.exit({e.code!r}) while it was imported") from e
-    except Exception as e:
-        raise ValueError(f"{path} failed to run: {type(e).__name__}: {e}") from e
+        yield
     finally:
         sys.path.remove(folder)
-    return module
 
 
 def _exercise(name: str) -> Any:
@@ -469,6 +475,9 @@ def _exercise(name: str) -> Any:
 def check_command(args: argparse.Namespace) -> int:
     """``python -m pgkit check``: run an exercise's checker on the reader's function.
 
+    The checker runs the function in a child process (see :mod:`pgkit.exercises`), so a
+    function that ends the process or never returns gets a failing verdict, not a pass.
+
     Parameters
     ----------
     args : argparse.Namespace
@@ -478,60 +487,13 @@ def check_command(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        The exit status of :func:`run_checker_isolated`: 0 when the checker passed, else 1.
+        The exit status: 0 when the checker passed, else 1.
     """
     exercise = _exercise(args.exercise)
-    return run_checker_isolated(exercise.checker, load_function(args.target, exercise.names))
-
-
-def run_checker_isolated(checker: Any, fn: Any) -> int:
-    """Run ``checker(fn)`` in a forked process; 0 only when it returned a passing verdict.
-
-    The reader's function may end the process itself (``os._exit(0)``) or crash the
-    interpreter; then no verdict comes back, and that is a failure, never a pass.
-
-    Parameters
-    ----------
-    checker : callable
-        An exercise's checker, ``checker(fn) -> bool``.
-    fn : callable
-        The reader's function.
-
-    Returns
-    -------
-    int
-        0 when the checker passed, 1 when it failed or gave no verdict. Its report is
-        printed.
-    """
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-
-    def child() -> None:
-        # The report travels back with the verdict, so that it reaches the parent's stdout
-        # (whatever that is: a terminal, a pipe, a test's capture).
-        report = io.StringIO()
-        with contextlib.redirect_stdout(report):
-            verdict = bool(checker(fn))
-        send.send((verdict, report.getvalue()))
-
-    process = context.Process(target=child)
-    process.start()
-    send.close()
-    try:
-        # Read before joining: a long report could otherwise fill the pipe and block the child.
-        verdict, report = receive.recv()
-    except EOFError:  # the child ended without sending a verdict
-        process.join()
-    else:
-        process.join()
-        print(report, end="")
-        return 0 if verdict else 1
-    print(
-        f"check: no verdict: the process running your function ended with exit code "
-        f"{process.exitcode} before the checker finished (does your function call os._exit, "
-        "or crash Python?). Counted as failed."
-    )
-    return 1
+    file, sep, _ = args.target.rpartition(":")
+    with _import_path(Path(file if sep else args.target)):
+        fn = load_function(args.target, exercise.names)
+        return 0 if exercise.checker(fn) else 1
 
 
 def exercises_command(args: argparse.Namespace) -> int:
@@ -552,21 +514,23 @@ def exercises_command(args: argparse.Namespace) -> int:
     """
     from pgkit.exercises import EXERCISES
 
-    module = _load_module(Path(args.solutions)) if args.solutions else None
-    print(f"{'exercise':<24}{'chapter':>8}  {'in the chapter':<26}{'status':<14}signature")
-    for name, exercise in EXERCISES.items():
-        status = ""
-        if module is not None:
-            found = _find_function(module, exercise.names)
-            if found is None:
-                status = "not started"
-            else:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    status = "passed" if exercise.checker(found[1]) else "failing"
-        print(
-            f"{name:<24}{exercise.chapter:>8}  {exercise.chapter_name:<26}{status:<14}"
-            f"{exercise.signature}"
-        )
+    solutions = Path(args.solutions) if args.solutions else None
+    with _import_path(solutions) if solutions else contextlib.nullcontext():
+        module = _load_module(solutions) if solutions else None
+        print(f"{'exercise':<24}{'chapter':>8}  {'in the chapter':<26}{'status':<14}signature")
+        for name, exercise in EXERCISES.items():
+            status = ""
+            if module is not None:
+                found = _find_function(module, exercise.names)
+                if found is None:
+                    status = "not started"
+                else:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        status = "passed" if exercise.checker(found[1]) else "failing"
+            print(
+                f"{name:<24}{exercise.chapter:>8}  {exercise.chapter_name:<26}{status:<14}"
+                f"{exercise.signature}"
+            )
     if module is None:
         print(
             "\nAdd --solutions FILE.py to see which of your functions pass; name each as in the "
