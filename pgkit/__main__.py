@@ -40,6 +40,7 @@ RESERVED = {
     "total_steps": "use --steps",
     "seed": "use --seed",
     "progress": "use --no-progress",
+    "on_iteration": "use --checkpoint-every STEPS",
 }
 
 
@@ -128,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--force", action="store_true", help="replace the earlier run in --out, if there is one"
+    )
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="also save the run so far to OUT-checkpoint every STEPS environment steps "
+        "(marked interrupted, with its steps_done), so a crash loses at most STEPS steps",
     )
     train.add_argument(
         "--set",
@@ -326,6 +335,8 @@ def _train(args: argparse.Namespace) -> int:
         # Before training, not after it: a run that cannot be saved is a run lost.
         checkpoints.check_run_folder(args.out, overwrite=args.force)
         fn = getattr(algos, args.algo)
+        if args.checkpoint_every is not None:
+            settings["on_iteration"] = _checkpointer(args.out, args.checkpoint_every)
         if signals.stopped:
             print("interrupted before training started; nothing was written", file=sys.stderr)
             return _exit_code(signals.first)
@@ -369,6 +380,26 @@ def _train(args: argparse.Namespace) -> int:
             print("stopped while the finished run was saved; it is complete", file=sys.stderr)
             return _exit_code(signals.first)
         return 0
+
+
+def _checkpointer(out: str, every: int):
+    """The training hook that saves the run so far to ``OUT-checkpoint`` every ``every`` steps."""
+    from pgkit.checkpoints import save_run
+
+    if every < 1:
+        raise ValueError(f"--checkpoint-every must be a positive number of steps, got {every}")
+    path = Path(out)
+    path = (path if path.name else path.resolve()).with_name(
+        f"{Path(out).resolve().name}-checkpoint"
+    )
+    due = [every]
+
+    def save(result: Any) -> None:
+        if result.config["steps_done"] >= due[0]:
+            save_run(result, path, overwrite=True)  # one whole run at a time: staged, renamed
+            due[0] = (result.config["steps_done"] // every + 1) * every
+
+    return save
 
 
 def _partial_folder(out: str) -> Path:

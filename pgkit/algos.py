@@ -32,7 +32,7 @@ import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,7 @@ from pgkit.returns import (
 )
 from pgkit.rollout import collect, collect_episodes, make_vec_env, reset_envs
 from pgkit.validation import (
+    check_callable,
     check_flag,
     check_hidden,
     check_number,
@@ -172,6 +173,7 @@ def reinforce(
     normalize: bool = False,
     hidden: Sequence[int] = (64, 64),
     progress: bool = True,
+    on_iteration: Callable[[TrainResult], None] | None = None,
 ) -> TrainResult:
     r"""REINFORCE: one gradient step per batch of whole episodes (Williams, 1992; Chapter 3).
 
@@ -215,6 +217,10 @@ def reinforce(
         Hidden-layer widths of the policy network.
     progress : bool
         Show a progress bar.
+    on_iteration : callable or None
+        Called after every update with the run so far, a :class:`TrainResult` whose
+        ``config["steps_done"]`` counts the steps (marked ``interrupted``, as it is not
+        finished); e.g. to save a checkpoint of a long run. Not part of the config.
 
     Returns
     -------
@@ -231,7 +237,7 @@ def reinforce(
     check_flag("reward_to_go", reward_to_go)
     check_flag("normalize", normalize)
     episodes_per_batch = check_positive_int("episodes_per_batch", episodes_per_batch)
-    with _Run(config, progress) as run:
+    with _Run(config, progress, on_iteration) as run:
         envs = run.envs(num_envs=episodes_per_batch)
         policy = run.policy(envs)
         optimizer = _adam(policy.parameters(), lr)
@@ -251,7 +257,7 @@ def reinforce(
             run.check_finite(policy_loss=loss)
             grad_norm = _step(optimizer, loss, policy.parameters(), max_grad_norm=None)
             run.record(batch, policy_loss=loss, entropy=dist.entropy(), grad_norm=grad_norm)
-            run.check_parameters(policy)
+            run.end_iteration(policy)
     return run.result(policy, None)
 
 
@@ -269,6 +275,7 @@ def vpg(
     normalize_advantages: bool = True,
     hidden: Sequence[int] = (64, 64),
     progress: bool = True,
+    on_iteration: Callable[[TrainResult], None] | None = None,
 ) -> TrainResult:
     r"""Vanilla policy gradient with a learned baseline (Chapter 5).
 
@@ -310,6 +317,10 @@ def vpg(
         Hidden-layer widths of the networks.
     progress : bool
         Show a progress bar.
+    on_iteration : callable or None
+        Called after every update with the run so far, a :class:`TrainResult` whose
+        ``config["steps_done"]`` counts the steps (marked ``interrupted``, as it is not
+        finished); e.g. to save a checkpoint of a long run. Not part of the config.
 
     Returns
     -------
@@ -327,7 +338,7 @@ def vpg(
     n_steps = check_positive_int("n_steps", n_steps)
     value_iters = check_positive_int("value_iters", value_iters)
     check_number("value_lr", value_lr, low=0.0, strict=True)
-    with _Run(config, progress) as run:
+    with _Run(config, progress, on_iteration) as run:
         envs = run.envs(num_envs)
         policy, value_fn = run.policy(envs), run.value_fn(envs)
         policy_optimizer = _adam(policy.parameters(), lr)
@@ -353,7 +364,7 @@ def vpg(
                 batch, policy_loss=loss, value_loss=v_loss, entropy=dist.entropy(),
                 grad_norm=grad_norm,
             )  # fmt: skip
-            run.check_parameters(policy, value_fn)
+            run.end_iteration(policy, value_fn)
     return run.result(policy, value_fn)
 
 
@@ -375,6 +386,7 @@ def a2c(
     anneal_lr: bool = False,
     hidden: Sequence[int] = (64, 64),
     progress: bool = True,
+    on_iteration: Callable[[TrainResult], None] | None = None,
 ) -> TrainResult:
     r"""Advantage actor-critic, the synchronous A3C (Mnih et al., 2016; Chapter 7).
 
@@ -423,6 +435,10 @@ def a2c(
         Hidden-layer widths of the networks.
     progress : bool
         Show a progress bar.
+    on_iteration : callable or None
+        Called after every update with the run so far, a :class:`TrainResult` whose
+        ``config["steps_done"]`` counts the steps (marked ``interrupted``, as it is not
+        finished); e.g. to save a checkpoint of a long run. Not part of the config.
 
     Returns
     -------
@@ -445,7 +461,7 @@ def a2c(
     check_number("max_grad_norm", max_grad_norm, low=0.0, strict=True)
     if optimizer not in ("rmsprop", "adam"):
         raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
-    with _Run(config, progress) as run:
+    with _Run(config, progress, on_iteration) as run:
         envs = run.envs(num_envs)
         policy, value_fn = run.policy(envs), run.value_fn(envs)
         params = [*policy.parameters(), *value_fn.parameters()]
@@ -476,7 +492,7 @@ def a2c(
                 batch, policy_loss=pi_loss, value_loss=v_loss, entropy=entropy,
                 grad_norm=grad_norm,
             )  # fmt: skip
-            run.check_parameters(policy, value_fn)
+            run.end_iteration(policy, value_fn)
     return run.result(policy, value_fn)
 
 
@@ -501,6 +517,7 @@ def ppo(
     target_kl: float | None = None,
     hidden: Sequence[int] = (64, 64),
     progress: bool = True,
+    on_iteration: Callable[[TrainResult], None] | None = None,
 ) -> TrainResult:
     r"""Proximal policy optimisation with the clipped objective (Schulman et al., 2017; Chapter 9).
 
@@ -565,6 +582,10 @@ def ppo(
         Hidden-layer widths of the networks.
     progress : bool
         Show a progress bar.
+    on_iteration : callable or None
+        Called after every update with the run so far, a :class:`TrainResult` whose
+        ``config["steps_done"]`` counts the steps (marked ``interrupted``, as it is not
+        finished); e.g. to save a checkpoint of a long run. Not part of the config.
 
     Returns
     -------
@@ -597,7 +618,7 @@ def ppo(
             f"minibatch_size={minibatch_size} does not divide the batch of num_envs * n_steps = "
             f"{num_envs} * {n_steps} = {batch_size} steps; choose a divisor of {batch_size}"
         )
-    with _Run(config, progress) as run:
+    with _Run(config, progress, on_iteration) as run:
         envs = run.envs(num_envs)
         policy, value_fn = run.policy(envs), run.value_fn(envs)
         params = [*policy.parameters(), *value_fn.parameters()]
@@ -647,7 +668,7 @@ def ppo(
                 batch, policy_loss=pi_loss, value_loss=v_loss, entropy=entropy,
                 approx_kl=kl, grad_norm=grad_norm,
             )  # fmt: skip
-            run.check_parameters(policy, value_fn)
+            run.end_iteration(policy, value_fn)
     return run.result(policy, value_fn)
 
 
@@ -663,8 +684,16 @@ class _Run:
     and the progress bar and envs are closed even when training stops with an error.
     """
 
-    def __init__(self, config: dict[str, Any], progress: bool) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        progress: bool,
+        on_iteration: Callable[[TrainResult], None] | None = None,
+    ) -> None:
         check_flag("progress", progress)
+        if on_iteration is not None:
+            check_callable("on_iteration", on_iteration)
+        self.on_iteration = on_iteration
         self.config = config
         self.progress = progress
         self.steps = 0
@@ -748,6 +777,12 @@ class _Run:
                     "rewards' scale"
                 )
 
+    def end_iteration(self, policy: torch.nn.Module, value_fn=None) -> None:
+        """After :meth:`record`: check the networks, then hand the run so far to the hook."""
+        self.check_parameters(*(m for m in (policy, value_fn) if m is not None))
+        if self.on_iteration is not None:
+            self.on_iteration(self.result(policy, value_fn, interrupted=True))
+
     def check_parameters(self, *modules: torch.nn.Module) -> None:
         """Called after :meth:`record`, so the update that broke them was iteration - 1."""
         for module in modules:
@@ -802,6 +837,7 @@ def _config(algo: str, arguments: dict[str, Any]) -> dict[str, Any]:
         **{k: v.item() if isinstance(v, np.generic) else v for k, v in arguments.items()},
     }
     config.pop("progress")
+    config.pop("on_iteration")
     if not isinstance(config["env_id"], str):
         raise TypeError(f"env_id must be a gymnasium id string, got {type(config['env_id'])}")
     config["total_steps"] = check_positive_int("total_steps", config["total_steps"])

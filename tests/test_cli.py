@@ -262,3 +262,20 @@ def test_a_run_that_cannot_be_saved_anywhere_says_so(tmp_path, monkeypatch, caps
     assert f"saving it under {tmp_path} instead failed too" in err and err.count("\n") == 1
     assert list(tmp_path.glob("pgkit-*")) == []  # not even an empty rescue folder
     assert not (tmp_path / "run").exists()
+
+
+def test_checkpoint_every_keeps_a_loadable_partial_run_beside_out(tmp_path):
+    out = tmp_path / "long"
+    argv = ["train", "ppo", "--steps", "512", "--out", str(out), "--no-progress", *SMALL_PPO]
+    assert main([*argv, "--set", "epochs=1", "--checkpoint-every", "200"]) == 0
+    checkpoint = load_run(tmp_path / "long-checkpoint")
+    # saved at 256, 384 and 512 steps (the first updates past 200, 400); the last one stays
+    assert checkpoint.config["interrupted"] is True
+    assert checkpoint.config["steps_done"] == 512
+    assert "on_iteration" not in load_run(out).config
+
+
+def test_checkpoint_every_must_be_positive(tmp_path, capsys):
+    argv = ["train", "ppo", "--steps", "64", "--out", str(tmp_path / "x"), "--no-progress"]
+    assert main([*argv, "--checkpoint-every", "0"]) == 2
+    assert "--checkpoint-every must be a positive number" in capsys.readouterr().err
