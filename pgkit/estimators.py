@@ -110,6 +110,8 @@ def _as_param_tuple(params: Params) -> tuple[tuple[torch.Tensor, ...], bool]:
 def surrogate_loss(log_probs: torch.Tensor, weights: Any) -> torch.Tensor:
     r"""The surrogate loss whose gradient is minus the score-function estimate (Chapter 2).
 
+    Equation :eq:`ch2-surrogate` of Chapter 2.
+
     .. math::
 
         L(\theta) = -\frac{1}{N} \sum_i \log p_\theta(x_i)\, w_i,
@@ -161,6 +163,8 @@ def per_sample_scores(
     samples: torch.Tensor,
 ) -> torch.Tensor | tuple[torch.Tensor, ...]:
     r"""Per-sample scores :math:`\nabla_\theta \log p_\theta(x_i)`, one gradient per sample (Chapter 2).
+
+    Equation :eq:`ch2-score-function` of Chapter 2.
 
     Computed with ``torch.func.jacrev`` (one vector-Jacobian product per sample), so no
     sample's gradient is mixed with another's; samples go through in chunks, so memory and
@@ -229,6 +233,8 @@ def score_function_gradient(
     weights: Any,
 ) -> torch.Tensor | tuple[torch.Tensor, ...]:
     r"""Explicit score-function (likelihood-ratio) estimate of :math:`\nabla_\theta J` (Chapter 2).
+
+    Equation :eq:`ch2-estimator` of Chapter 2.
 
     .. math::
 
@@ -311,6 +317,8 @@ def _softmax(theta: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class SoftmaxBandit:
     r"""A K-armed bandit with a softmax policy: :math:`J` and :math:`\nabla J` in closed form (Chapter 2).
+
+    Equation :eq:`ch2-bandit-grad` of Chapter 2.
 
     Arm :math:`a` pays :math:`r \sim \mathcal N(\mu_a, \sigma_r^2)` (deterministic
     :math:`\mu_a` when ``reward_std`` is 0); the policy is
@@ -441,6 +449,8 @@ class SoftmaxBandit:
 @dataclass(frozen=True)
 class GaussianQuadratic:
     r"""A 1-D Gaussian policy with a quadratic reward: :math:`J` and :math:`\nabla J` in closed form (Chapter 2).
+
+    Equation :eq:`ch2-gauss-grad` of Chapter 2.
 
     Actions :math:`a \sim \mathcal N(\mu, \sigma^2)` with :math:`\sigma = e^{\log\sigma}`, reward
     :math:`r(a) = -(a - c)^2`. Then
@@ -645,6 +655,8 @@ def gradient_variance(
 ) -> float | np.ndarray | tuple[float | np.ndarray, np.ndarray]:
     r"""Empirical variance of a gradient estimator over independent batches (Chapter 5).
 
+    Equation :eq:`ch2-estimator-variance` of Chapter 2.
+
     Calls ``estimate_fn`` ``repeats`` = M times with independent seeds, flattens each
     estimate :math:`\hat g^{(m)} \in \mathbb R^P` and returns the unbiased sample variance
 
@@ -738,6 +750,8 @@ def _log_ratio(log_probs: Any, old_log_probs: Any, time_major: bool) -> tuple[An
 def importance_weights(log_probs: Any, old_log_probs: Any) -> Any:
     r"""Per-step importance ratios (Chapter 8).
 
+    Equation :eq:`ch8-is` of Chapter 8.
+
     .. math::
 
         \rho_t = \frac{\pi_\theta(a_t \mid s_t)}{\pi_{\theta_\text{old}}(a_t \mid s_t)}
@@ -766,6 +780,8 @@ def importance_weights(log_probs: Any, old_log_probs: Any) -> Any:
 
 def trajectory_importance_weights(log_probs: Any, old_log_probs: Any, dones: Any) -> Any:
     r"""Cumulative importance weights within each episode, computed in log space (Chapter 8).
+
+    Equation :eq:`ch8-trajectory-ratio` of Chapter 8.
 
     .. math::
 
@@ -817,6 +833,8 @@ def trajectory_importance_weights(log_probs: Any, old_log_probs: Any, dones: Any
 def importance_weighted_objective(log_probs: Any, old_log_probs: Any, advantages: Any) -> Any:
     r"""Importance-sampled surrogate objective on data from :math:`\pi_{\theta_\text{old}}` (Chapter 8).
 
+    Equation :eq:`ch8-surrogate-sample` of Chapter 8.
+
     .. math::
 
         \hat J(\theta) = \frac{1}{B} \sum_t \rho_t\, \hat A_t,
@@ -857,6 +875,8 @@ def _ratio_weighted_loss(
 
 def importance_weighted_loss(log_probs: Any, old_log_probs: Any, advantages: Any) -> Any:
     r"""Negative of :func:`importance_weighted_objective`, to minimise (Chapter 8).
+
+    Equation :eq:`ch8-surrogate-sample` of Chapter 8.
 
     .. math::
 

@@ -50,6 +50,8 @@ def _check_clip(clip: float) -> float:
 def policy_gradient_loss(log_probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     r"""REINFORCE surrogate loss, with the weights treated as constants (Chapter 3).
 
+    Equation :eq:`ch3-loss-step` of Chapter 3.
+
     .. math::
 
         L(\theta) = -\frac{1}{B} \sum_i \log \pi_\theta(a_i \mid s_i)\, \Psi_i,
@@ -84,6 +86,8 @@ def _pg_surrogate(log_probs: torch.Tensor, weights: torch.Tensor) -> torch.Tenso
 
 def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
     r"""Mean squared error of a value function against its regression targets (Chapter 7).
+
+    Equation :eq:`ch7-a2c-loss` of Chapter 7.
 
     .. math::
 
@@ -121,6 +125,8 @@ def ppo_clip_loss(
     clip: float = 0.2,
 ) -> torch.Tensor:
     r"""Negative of PPO's clipped surrogate objective :math:`L^{CLIP}` (Chapter 9).
+
+    Equation :eq:`ch9-clip` of Chapter 9.
 
     With the probability ratio
     :math:`\rho_i(\theta) = \pi_\theta(a_i \mid s_i) / \pi_{\theta_\text{old}}(a_i \mid s_i)
@@ -197,6 +203,8 @@ def entropy_bonus(entropy: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def approx_kl(log_probs: torch.Tensor, old_log_probs: torch.Tensor) -> torch.Tensor:
     r"""Low-variance estimate of :math:`\mathrm{KL}(\pi_{\theta_\text{old}} \,\|\, \pi_\theta)` (Chapter 9).
+
+    Equation :eq:`ch8-approx-kl` of Chapter 8.
 
     For actions sampled from the old policy, with :math:`\rho = \pi_\theta / \pi_{\theta_\text{old}}`,
 

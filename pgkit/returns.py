@@ -95,6 +95,8 @@ def _reverse_scan(x: np.ndarray, c: np.ndarray) -> np.ndarray:
 def discounted_returns(rewards: Any, dones: Any, gamma: float) -> Any:
     r"""Discounted reward-to-go, restarted at every episode end (Chapters 3 and 5).
 
+    Equation :eq:`ch5-reward-to-go` of Chapter 5.
+
     .. math::
 
         G_t = r_t + \gamma (1 - \text{done}_t) G_{t+1}, \qquad G_T = 0,
@@ -124,6 +126,8 @@ def discounted_returns(rewards: Any, dones: Any, gamma: float) -> Any:
 
 def trajectory_returns(rewards: Any, dones: Any, gamma: float = 1.0) -> Any:
     r"""Return of the whole episode, :math:`R(\tau) = \sum_k \gamma^k r_k`, given to each of its steps (Chapters 3 and 5).
+
+    Equation :eq:`discounted-return` of Chapter 1.
 
     An episode is counted from its first step in the batch to its end (or the end of the data); the
     REINFORCE estimator of Chapter 3 weights every :math:`\nabla_\theta \log \pi_\theta(a_t \mid s_t)`
@@ -162,6 +166,8 @@ def _deltas(r, v, nv, term, gamma):
 def td_errors(rewards: Any, values: Any, next_values: Any, terminated: Any, gamma: float) -> Any:
     r"""One-step temporal-difference errors (Chapter 6).
 
+    Equation :eq:`ch6-td-error` of Chapter 6.
+
     .. math::
 
         \delta_t = r_t + \gamma (1 - \text{terminated}_t) V(s_{t+1}) - V(s_t).
@@ -197,6 +203,8 @@ def n_step_returns(
     rewards: Any, next_values: Any, terminated: Any, truncated: Any, gamma: float, n: int
 ) -> Any:
     r"""n-step bootstrapped returns (Chapter 6).
+
+    Equation :eq:`ch6-n-step` of Chapter 6.
 
     .. math::
 
@@ -267,6 +275,8 @@ def gae(
 ) -> Any:
     r"""Generalised advantage estimation, GAE(:math:`\gamma, \lambda`) (Chapter 7).
 
+    Equation :eq:`ch7-gae` of Chapter 7.
+
     .. math::
 
         \hat A_t = \delta_t + \gamma\lambda (1 - \text{done}_t) \hat A_{t+1}, \qquad \hat A_T = 0,
@@ -306,6 +316,8 @@ def lambda_returns(
     lam: float,
 ) -> Any:
     r""":math:`\lambda`-returns, the value targets that go with GAE (Chapter 7).
+
+    Equation :eq:`ch7-lambda-return` of Chapter 7.
 
     .. math::
 

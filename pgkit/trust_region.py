@@ -91,6 +91,8 @@ def _check_max_kl(max_kl: float) -> float:
 def categorical_fisher(probs: torch.Tensor) -> torch.Tensor:
     r"""Fisher matrix of a softmax policy with respect to its logits (Chapter 9).
 
+    Equation :eq:`ch9-softmax-fisher` of Chapter 9.
+
     For :math:`\pi = \operatorname{softmax}(\theta)` the score is
     :math:`\nabla_\theta \log\pi(a) = e_a - \pi`, so
 
@@ -219,6 +221,8 @@ def fisher_vector_product(
 ) -> MatVec:
     r"""The map :math:`v \mapsto (F + \lambda I) v` for a policy with parameters ``params`` (Chapter 9).
 
+    Equation :eq:`ch9-fvp` of Chapter 9.
+
     ``kl_fn()`` must return the mean :math:`\mathrm{KL}(\pi_{\theta_\text{old}} \,\|\, \pi_\theta)`
     over a batch of states, with the old distribution detached and :math:`\theta` the current
     parameters (equal to :math:`\theta_\text{old}`). Its gradient is zero there and its Hessian is
@@ -275,6 +279,8 @@ def fisher_vector_product(
 def kl_step_scale(direction: torch.Tensor, fisher_direction: torch.Tensor, max_kl: float) -> float:
     r"""The :math:`\beta` for which the step :math:`\beta d` has quadratic KL :math:`\delta` (Chapter 9).
 
+    Equation :eq:`ch9-natural-step` of Chapter 9.
+
     .. math::
 
         \tfrac12 (\beta d)^\top F (\beta d) = \delta
@@ -322,6 +328,8 @@ def natural_step(
     grad: torch.Tensor, fvp: MatVec, max_kl: float, cg_iters: int = 10
 ) -> torch.Tensor:
     r"""The natural gradient step whose quadratic KL is :math:`\delta` (Chapter 9).
+
+    Equation :eq:`ch9-natural-step` of Chapter 9.
 
     .. math::
 
@@ -394,6 +402,8 @@ def backtracking_line_search(
     max_backtracks: int = 10,
 ) -> LineSearchResult:
     r"""TRPO's line search: shrink a proposed step until it is safe and useful (Chapter 9).
+
+    Equation :eq:`ch8-constrained` of Chapter 8.
 
     The natural step is sized with a *quadratic model* of the KL and a *linear model* of the
     objective; either model can be wrong for a large step. Try the fractions
