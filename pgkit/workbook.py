@@ -22,6 +22,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -441,14 +442,35 @@ def _load_module(path: Path) -> Any:
         )
     spec = importlib.util.spec_from_file_location(f"_pgkit_solutions_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    with _import_path(path):
+    with _import_path(path), _no_hard_exit(path):
         try:
             spec.loader.exec_module(module)
+        except _HardExit as e:
+            raise ValueError(f"{path} called os._exit({e.args[0]!r}) while it was imported") from e
         except SystemExit as e:
             raise ValueError(f"{path} called sys.exit({e.code!r}) while it was imported") from e
         except Exception as e:
             raise ValueError(f"{path} failed to run: {type(e).__name__}: {e}") from e
     return module
+
+
+class _HardExit(BaseException):
+    """os._exit called by the reader's file while it is imported."""
+
+
+@contextlib.contextmanager
+def _no_hard_exit(file: Path):
+    """While the reader's file is imported here, os._exit fails loudly instead of ending
+    ``check`` with exit code 0 and no verdict (its functions run in a child process)."""
+
+    def refuse(code: int) -> None:
+        raise _HardExit(code)
+
+    hard_exit, os._exit = os._exit, refuse
+    try:
+        yield
+    finally:
+        os._exit = hard_exit
 
 
 @contextlib.contextmanager

@@ -137,6 +137,16 @@ def test_cli_check_never_exits_0_without_a_passing_verdict(solutions, name):
         assert "ended the process running it (exit code 0)" in done.stdout
 
 
+def test_cli_check_of_a_file_that_exits_while_imported_is_an_error(tmp_path):
+    (tmp_path / "quits.py").write_text("import os\nos._exit(0)\ndef gae(*args):\n    return 0\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pgkit", "check", "gae", "quits.py:gae"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "called os._exit(0) while it was imported" in done.stderr
+
+
 def test_cli_check_explains_a_notebook(tmp_path, capsys):
     from pgkit.__main__ import main
 
