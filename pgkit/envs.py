@@ -634,7 +634,7 @@ class PointMassEnv(_EpisodicEnv):
         self.horizon = check_positive_int("horizon", horizon)
         self.action_cost = check_number("action_cost", action_cost, low=0.0, strict=True)
         self.init_second_moment = 1.0 / 3.0
-        # x' = 1 x + 1 u and cost 1 x^2 + rho u^2, as 1x1 matrices for the general LQR functions.
+        # x' = 1 x + 1 a and cost 1 x^2 + rho a^2, as 1x1 matrices for the general LQR functions.
         self.A = np.ones((1, 1))
         self.B = np.ones((1, 1))
         self.Q = np.ones((1, 1))
@@ -687,19 +687,19 @@ class PointMassEnv(_EpisodicEnv):
 
     def step(self, action: Any):
         self._check_can_step()
-        u = np.asarray(action, dtype=np.float64)
-        if u.shape not in ((1,), ()) or not np.all(np.isfinite(u)):
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape not in ((1,), ()) or not np.all(np.isfinite(a)):
             raise ValueError(f"action must be one finite number of shape (1,), got {action!r}")
         # The policy's unclipped sample is what its log-probability refers to; the env clips.
-        u_raw = float(u.reshape(()))
-        u = min(max(u_raw, -1.0), 1.0)
-        reward = -(self._x**2 + self.action_cost * u**2)
-        self._x += u
+        a_raw = float(a.reshape(()))
+        a = min(max(a_raw, -1.0), 1.0)
+        reward = -(self._x**2 + self.action_cost * a**2)
+        self._x += a
         self._t += 1
         truncated = self._t >= self.horizon
         self._done = truncated
         obs = np.array([self._x], dtype=np.float32)
-        return obs, reward, False, truncated, {"clipped": u != u_raw}
+        return obs, reward, False, truncated, {"clipped": a != a_raw}
 
 
 class PointMassVectorEnv(VectorEnv):
@@ -759,15 +759,15 @@ class PointMassVectorEnv(VectorEnv):
     def step(self, actions: Any):
         if not self._started:
             raise RuntimeError("PointMassVectorEnv.step() called before reset()")
-        u_raw = np.asarray(actions, dtype=np.float64)
-        if u_raw.shape != (self.num_envs, 1) or not np.all(np.isfinite(u_raw)):
+        a_raw = np.asarray(actions, dtype=np.float64)
+        if a_raw.shape != (self.num_envs, 1) or not np.all(np.isfinite(a_raw)):
             raise ValueError(
                 f"actions must be finite numbers of shape ({self.num_envs}, 1), got {actions!r}"
             )
-        u_raw = u_raw[:, 0]
-        u = np.clip(u_raw, -1.0, 1.0)
-        reward = -(self._x**2 + self.action_cost * u**2)
-        self._x += u
+        a_raw = a_raw[:, 0]
+        a = np.clip(a_raw, -1.0, 1.0)
+        reward = -(self._x**2 + self.action_cost * a**2)
+        self._x += a
         self._t += 1
         truncated = self._t >= self.horizon
         restart = self._ended  # NEXT_STEP autoreset: these ignore their action
@@ -775,7 +775,7 @@ class PointMassVectorEnv(VectorEnv):
             self._x[restart] = self.np_random.uniform(-1.0, 1.0, size=int(restart.sum()))
             self._t[restart], reward[restart], truncated[restart] = 0, 0.0, False
         self._ended = truncated.copy()
-        clipped = (u != u_raw) & ~restart
+        clipped = (a != a_raw) & ~restart
         terminated = np.zeros(self.num_envs, dtype=bool)
         return self._observation(), reward, terminated, truncated, {"clipped": clipped}
 

@@ -54,3 +54,8 @@ def test_the_book_has_no_notation_drift():
         for finding in check_notation.findings(kind, text)
     ]
     assert not problems, "notation drift (run tools/check_notation.py):\n" + "\n".join(problems)
+
+
+def test_pgkit_docstrings_are_read_too():
+    read = {path.name for path, _, text in check_notation.sources() if "Chapter 7" in text}
+    assert "returns.py" in read  # gae's docstring is on the API page

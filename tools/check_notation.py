@@ -3,14 +3,16 @@
 The preface (intro.md) fixes the symbols: actions are a (not u), rewards r_t (R is a return),
 conditional probabilities use \\mid, values carry their policy as a superscript (V^pi), the old
 policy is theta_old written \\theta_\\text{old}, and code spells lambda `lam`. This script greps the
-Markdown of intro.md, the chapter notebooks and the chapters' .md pages, and the code cells of the
-notebooks, for the departures it can recognise, and prints one line per finding.
+Markdown of intro.md, the chapter notebooks and the chapters' .md pages, pgkit's docstrings (the
+API page) and the code cells of the notebooks, for the departures it can recognise, and prints one
+line per finding.
 
     python tools/check_notation.py            # exit status 1 when anything is found
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -44,6 +46,7 @@ CODE_RULES = [
     ),
 ]
 CODE_SPAN = re.compile(r"`[^`\n]*`")
+DOCUMENTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _notebook_cells(path: Path) -> list[tuple[str, str]]:
@@ -61,7 +64,16 @@ def sources() -> list[tuple[Path, str, str]]:
         found.append((path, "markdown", path.read_text(encoding="utf-8")))
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
         found += [(path, kind, text) for kind, text in _notebook_cells(path)]
+    # pgkit's docstrings are the API page: the same notation as the chapters
+    for path in sorted((ROOT / "pgkit").glob("*.py")):
+        found += [(path, "markdown", doc) for doc in _docstrings(path)]
     return found
+
+
+def _docstrings(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = [tree, *(n for n in ast.walk(tree) if isinstance(n, DOCUMENTED))]
+    return [doc for doc in (ast.get_docstring(n, clean=False) for n in nodes) if doc]
 
 
 def findings(kind: str, text: str) -> list[str]:
