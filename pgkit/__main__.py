@@ -392,12 +392,13 @@ def _checkpointer(out: str, every: int):
     path = (path if path.name else path.resolve()).with_name(
         f"{Path(out).resolve().name}-checkpoint"
     )
-    due = [every]
+    due = every
 
     def save(result: Any) -> None:
-        if result.config["steps_done"] >= due[0]:
+        nonlocal due
+        if result.config["steps_done"] >= due:
             save_run(result, path, overwrite=True)  # one whole run at a time: staged, renamed
-            due[0] = (result.config["steps_done"] // every + 1) * every
+            due = (result.config["steps_done"] // every + 1) * every
 
     return save
 

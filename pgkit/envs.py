@@ -123,7 +123,7 @@ class BanditEnv(_EpisodicEnv):
         self.action_space = spaces.Discrete(len(self.means))
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=None if seed is None else check_seed("seed", seed))
+        super().reset(seed=check_seed("seed", seed, optional=True))
         self._done = False
         return np.zeros(1, dtype=np.float32), {}
 
@@ -269,7 +269,7 @@ class DrivingEnv(_EpisodicEnv):
         hours : numpy.ndarray, shape (n_trips, legs)
         """
         n_trips = check_positive_int("n_trips", n_trips)
-        seed = None if seed is None else check_seed("seed", seed)
+        seed = check_seed("seed", seed, optional=True)
         return self._draw_hours(np.random.default_rng(seed), n_trips)
 
     def _draw_hours(self, rng: np.random.Generator, n_trips: int) -> np.ndarray:
@@ -282,7 +282,7 @@ class DrivingEnv(_EpisodicEnv):
         return hours
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=None if seed is None else check_seed("seed", seed))
+        super().reset(seed=check_seed("seed", seed, optional=True))
         self._trip = None
         if options and "leg_hours" in options:
             trip = to_numpy(options["leg_hours"], "options['leg_hours']", dtype=np.float64)
@@ -379,7 +379,7 @@ class RandomWalkEnv(_EpisodicEnv):
         )
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=None if seed is None else check_seed("seed", seed))
+        super().reset(seed=check_seed("seed", seed, optional=True))
         self._state = self.start_state
         self._done = False
         return self._state, {"side": None}
@@ -671,7 +671,7 @@ class PointMassEnv(_EpisodicEnv):
         )
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=None if seed is None else check_seed("seed", seed))
+        super().reset(seed=check_seed("seed", seed, optional=True))
         if options and "x0" in options:
             self._x = check_number("options['x0']", options["x0"])
             if abs(self._x) > 1.0:
@@ -740,7 +740,7 @@ class PointMassVectorEnv(VectorEnv):
         self._started = False
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=None if seed is None else check_seed("seed", seed))
+        super().reset(seed=check_seed("seed", seed, optional=True))
         mask = np.ones(self.num_envs, dtype=bool)
         if options and options.get("reset_mask") is not None:
             mask = np.asarray(options["reset_mask"])

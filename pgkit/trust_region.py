@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 MatVec = Callable[[torch.Tensor], torch.Tensor]
+_CG_TOL = 1e-10  # conjugate_gradient's default, which natural_step uses too
 
 
 def _check_vector(name: str, x: object) -> torch.Tensor:
@@ -135,7 +136,7 @@ def categorical_fisher(probs: torch.Tensor) -> torch.Tensor:
 
 
 def conjugate_gradient(
-    matvec: MatVec, b: torch.Tensor, iters: int = 10, tol: float = 1e-10
+    matvec: MatVec, b: torch.Tensor, iters: int = 10, tol: float = _CG_TOL
 ) -> torch.Tensor:
     r"""Approximately solve :math:`A x = b` for symmetric positive (semi-)definite :math:`A` (Chapter 9).
 
@@ -357,7 +358,7 @@ def natural_step(
     check_callable("fvp", fvp)
     max_kl = _check_max_kl(max_kl)
     cg_iters = check_positive_int("cg_iters", cg_iters)
-    direction = check_no_overflow(_solve(fvp, grad, cg_iters, tol=1e-10), "grad")
+    direction = check_no_overflow(_solve(fvp, grad, cg_iters, tol=_CG_TOL), "grad")
     if not direction.any():  # a zero gradient (an optimum, or a saturated policy): stay put
         return direction
     step = kl_step_scale(direction, fvp(direction), max_kl) * direction

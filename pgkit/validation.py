@@ -213,15 +213,22 @@ def check_int(name: str, value: Any, low: int = 0) -> int:
     floats such as 2.0 are not: a count or a seed is an integer.
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        kind = "a non-negative integer" if low == 0 else f"an integer >= {low}"
+        kinds = {0: "a non-negative integer", 1: "a positive integer"}
+        kind = kinds.get(low, f"an integer >= {low}")
         raise TypeError(f"{name} must be {kind}, got {type(value).__name__}")
     if value < low:
         raise ValueError(f"{name} must be >= {low}, got {value}")
     return int(value)
 
 
-def check_seed(name: str, value: Any) -> int:
-    """Return a seed as a Python int: an integer >= 0, Python or numpy."""
+def check_seed(name: str, value: Any, *, optional: bool = False) -> int | None:
+    """Return a seed as a Python int: an integer >= 0, Python or numpy.
+
+    With ``optional``, None passes through: gymnasium's ``reset(seed=None)`` keeps the
+    environment's current random stream.
+    """
+    if optional and value is None:
+        return None
     return check_int(name, value, low=0)
 
 
@@ -266,6 +273,4 @@ def check_hidden(hidden: Any) -> tuple[int, ...]:
 
 def check_positive_int(name: str, value: Any) -> int:
     """Return ``value`` as a Python int after checking it is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__}")
     return check_int(name, value, low=1)
