@@ -135,7 +135,6 @@ def _describe_ends(terminated: np.ndarray, truncated: np.ndarray) -> str:
     return ", ".join(parts) if parts else "no episode end"
 
 
-
 def _np64(x: Any) -> np.ndarray:
     if is_torch(x):
         x = x.detach().cpu().numpy()
@@ -157,7 +156,6 @@ def _returns_fallback(advice: str) -> Callable[[np.ndarray | None, np.ndarray, _
         return advice
 
     return fallback
-
 
 
 def _td_cases(seed: int, with_lam: bool) -> list[_Case]:

@@ -218,7 +218,6 @@ class _Child:
             _, self.status = os.waitpid(self.pid, 0)
 
 
-
 def _next_outcome(receive: Any, child: _Child, deadline: float) -> dict[str, Any]:
     """The child's next outcome, printing what the reader's function printed meanwhile."""
     nothing = {"got": None, "raised": None, "mutated": [], "pgkit_calls": []}
@@ -251,4 +250,3 @@ def _next_outcome(receive: Any, child: _Child, deadline: float) -> dict[str, Any
                 f"could not read ({type(e).__name__}: {e})",
                 "stop": "not run after the unreadable answer above",
             }
-

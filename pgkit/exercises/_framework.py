@@ -61,7 +61,6 @@ class _Failure:
     problem: str | None  # what went wrong when got is None (or the shapes differ)
 
 
-
 def _as_array(out: Any) -> np.ndarray:
     """The reader's answer as a float array; _BadOutput if it is not numbers."""
     if out is None:
@@ -85,8 +84,6 @@ def _as_array(out: Any) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.floating):
         raise _BadOutput(f"your function returned values of dtype {arr.dtype}; expected numbers")
     return arr.astype(np.float64)
-
-
 
 
 def _call_positionally(fn: Callable[..., Any], case: _Case) -> np.ndarray:
@@ -273,9 +270,6 @@ def _print_notes(mutated: list[str], pgkit_calls: list[str]) -> None:
             f"  note: your function calls {', '.join(pgkit_calls)} from pgkit; the "
             "check compares pgkit with itself there, so write that part yourself to learn it"
         )
-
-
-
 
 
 @dataclass(frozen=True)

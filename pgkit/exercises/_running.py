@@ -155,13 +155,10 @@ _WATCHED_CALL = _Watched.__call__.__code__
 
 
 # --------------------------------------------------------------------------- running a case
-# An outcome is a dict that crosses the pipe from the child as JSON: "got" (the answer as a
-# float array, or None), "error" (a verdict for the case), "raised" ([exception type, message,
-# is a TypeError]), "stop" (no later case is run; the text says why for those cases), and the
-# names this case added to the notes, "mutated" and "pgkit_calls".
-
-# Answers with more values are not sent back whole: every case's answer is far smaller.
-_MAX_SENT = 1_000_000
+# An outcome is a dict: "got" (the answer as a float array, or None), "error" (a verdict for
+# the case), "raised" ([exception type, message, is a TypeError]), "stop" (no later case is
+# run; the text says why for those cases), and the names this case added to the notes,
+# "mutated" and "pgkit_calls".
 
 
 def _run_case(
@@ -265,4 +262,3 @@ def _fresh(value: Any) -> Any:
     if is_torch(value):
         return value.detach().clone()
     return value
-

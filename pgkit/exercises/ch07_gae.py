@@ -155,7 +155,6 @@ def check_gae(fn: Callable[..., Any]) -> bool:
     return _check(_GAE, _td_cases(_SEED + 8, with_lam=True), fn)
 
 
-
 PROBLEMS = (_GAE,)
 # pgkit's function that each exercise reproduces, called as the reader's function is.
 REFERENCE = {"gae": gae}

@@ -10,7 +10,6 @@ import numpy as np
 from pgkit.exercises._cases import _np64
 from pgkit.exercises._framework import _SEED, _Case, _check, _fmt, _Problem
 from pgkit.exercises._torch_run import run_loss
-from pgkit.losses import ppo_clip_loss
 
 __all__ = ["check_ppo_clip_loss"]
 
@@ -21,6 +20,8 @@ def _ppo_run(fn: Callable[..., Any], case: _Case) -> np.ndarray:
 
 
 def _ppo_reference(case: _Case) -> np.ndarray:
+    from pgkit.losses import ppo_clip_loss
+
     return _ppo_run(ppo_clip_loss, case)
 
 
@@ -309,7 +310,15 @@ def check_ppo_clip_loss(fn: Callable[..., Any]) -> bool:
     return _check(_PPO, _ppo_cases(), fn)
 
 
-
 PROBLEMS = (_PPO,)
-# pgkit's function that each exercise reproduces, called as the reader's function is.
-REFERENCE = {"ppo_clip_loss": ppo_clip_loss}
+
+
+def __getattr__(name: str) -> Any:
+    # REFERENCE imports pgkit.losses, and with it torch, only when asked for: importing the
+    # checkers stays fast.
+    if name == "REFERENCE":
+        from pgkit.losses import ppo_clip_loss
+
+        # pgkit's function that each exercise reproduces, called as the reader's function is.
+        return {"ppo_clip_loss": ppo_clip_loss}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

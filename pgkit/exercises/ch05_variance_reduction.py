@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -86,7 +87,8 @@ def _returns_mistakes(with_gamma: bool) -> tuple[tuple[str, Callable[[_Case], An
                 "looks like you used gamma ** t' instead of gamma ** (t' - t): "
                 "discounting restarts from the step whose return you compute",
                 lambda case: _backward(
-                    case.inputs["gamma"] ** _time_index(case.inputs["rewards"]) * case.inputs["rewards"],
+                    case.inputs["gamma"] ** _time_index(case.inputs["rewards"])
+                    * case.inputs["rewards"],
                     1.0 - _float(case.inputs["dones"]),
                 ),
             ),
@@ -112,17 +114,14 @@ def _returns_mistakes(with_gamma: bool) -> tuple[tuple[str, Callable[[_Case], An
     return tuple(mistakes)
 
 
-def reward_to_go(rewards: Any, dones: Any) -> Any:
-    """pgkit's answer: :func:`pgkit.returns.discounted_returns` with gamma = 1."""
-    return discounted_returns(rewards, dones, gamma=1.0)
-
-
 def _reward_to_go_reference(case: _Case) -> np.ndarray:
     return np.asarray(discounted_returns(case.inputs["rewards"], case.inputs["dones"], gamma=1.0))
 
 
 def _discounted_reference(case: _Case) -> np.ndarray:
-    return np.asarray(discounted_returns(case.inputs["rewards"], case.inputs["dones"], gamma=case.inputs["gamma"]))
+    return np.asarray(
+        discounted_returns(case.inputs["rewards"], case.inputs["dones"], gamma=case.inputs["gamma"])
+    )
 
 
 _REWARD_TO_GO = _Problem(
@@ -251,7 +250,10 @@ def check_discounted_returns(fn: Callable[..., Any]) -> bool:
     return _check(_DISCOUNTED, _dones_cases(with_gamma=True), fn)
 
 
-
 PROBLEMS = (_REWARD_TO_GO, _DISCOUNTED)
 # pgkit's function that each exercise reproduces, called as the reader's function is.
-REFERENCE = {"reward_to_go": reward_to_go, "discounted_returns": discounted_returns}
+# The reward-to-go is discounted_returns with gamma = 1.
+REFERENCE = {
+    "reward_to_go": functools.partial(discounted_returns, gamma=1.0),
+    "discounted_returns": discounted_returns,
+}

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from pgkit.estimators import trajectory_importance_weights
 from pgkit.exercises._cases import (
     _AXIS_HINT,
     _backward,
@@ -64,6 +63,8 @@ def _whole_episode_weights(case: _Case) -> np.ndarray:
 
 
 def _importance_reference(case: _Case) -> np.ndarray:
+    from pgkit.estimators import trajectory_importance_weights
+
     return np.asarray(trajectory_importance_weights(**case.inputs))
 
 
@@ -205,8 +206,6 @@ def check_trajectory_importance_weights(fn: Callable[..., Any]) -> bool:
     return _check(_IMPORTANCE, _importance_cases(), fn)
 
 
-
-
 def check_importance_weights(fn: Callable[..., Any]) -> bool:
     r"""The former name of :func:`check_trajectory_importance_weights`, kept for one release (Chapter 8).
 
@@ -227,7 +226,16 @@ def check_importance_weights(fn: Callable[..., Any]) -> bool:
 
 
 PROBLEMS = (_IMPORTANCE,)
-# pgkit's function that each exercise reproduces, called as the reader's function is.
-REFERENCE = {"trajectory_importance_weights": trajectory_importance_weights}
 # Names the exercises had in earlier releases, still accepted by ``python -m pgkit check``.
 FORMER_NAMES = {"trajectory_importance_weights": ("importance_weights",)}
+
+
+def __getattr__(name: str) -> Any:
+    # REFERENCE imports pgkit.estimators, and with it torch, only when asked for: importing the
+    # checkers stays fast.
+    if name == "REFERENCE":
+        from pgkit.estimators import trajectory_importance_weights
+
+        # pgkit's function that each exercise reproduces, called as the reader's function is.
+        return {"trajectory_importance_weights": trajectory_importance_weights}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

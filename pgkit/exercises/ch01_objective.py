@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from pgkit.exercises._framework import (
+    _SEED,
     ATOL,
     RTOL,
-    _SEED,
     _as_array,
     _Case,
     _check,
@@ -19,12 +19,13 @@ from pgkit.exercises._framework import (
     _Problem,
 )
 from pgkit.exercises._running import _BadOutput
-from pgkit.objective import mc_estimate
 
 __all__ = ["check_mc_estimate"]
 
 
 def _mc_reference(case: _Case) -> np.ndarray:
+    from pgkit.objective import mc_estimate
+
     return np.array(mc_estimate(case.inputs["returns"]))
 
 
@@ -134,7 +135,15 @@ def check_mc_estimate(fn: Callable[..., Any]) -> bool:
     return _check(_MC, _mc_cases(), fn)
 
 
-
 PROBLEMS = (_MC,)
-# pgkit's function that each exercise reproduces, called as the reader's function is.
-REFERENCE = {"mc_estimate": mc_estimate}
+
+
+def __getattr__(name: str) -> Any:
+    # REFERENCE imports pgkit.objective, and with it gymnasium, only when asked for: importing the
+    # checkers stays fast.
+    if name == "REFERENCE":
+        from pgkit.objective import mc_estimate
+
+        # pgkit's function that each exercise reproduces, called as the reader's function is.
+        return {"mc_estimate": mc_estimate}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -131,7 +131,6 @@ _N_STEP = _Problem(
 )
 
 
-
 def check_n_step_returns(fn: Callable[..., Any]) -> bool:
     r"""Exercise: n-step returns with bootstrapping (Chapter 6).
 
@@ -158,7 +157,6 @@ def check_n_step_returns(fn: Callable[..., Any]) -> bool:
         True when every case passes; a verdict is printed.
     """
     return _check(_N_STEP, _td_cases(_SEED + 7, with_lam=False), fn)
-
 
 
 PROBLEMS = (_N_STEP,)

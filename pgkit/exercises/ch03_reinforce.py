@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from pgkit.estimators import surrogate_loss
 from pgkit.exercises._cases import _np64
 from pgkit.exercises._framework import _SEED, _Case, _check, _fmt, _Problem
 from pgkit.exercises._torch_run import run_loss
@@ -21,6 +20,8 @@ def _surrogate_run(fn: Callable[..., Any], case: _Case) -> np.ndarray:
 
 
 def _surrogate_reference(case: _Case) -> np.ndarray:
+    from pgkit.estimators import surrogate_loss
+
     return _surrogate_run(surrogate_loss, case)
 
 
@@ -178,7 +179,15 @@ def check_surrogate_loss(fn: Callable[..., Any]) -> bool:
     return _check(_SURROGATE, _surrogate_cases(), fn)
 
 
-
 PROBLEMS = (_SURROGATE,)
-# pgkit's function that each exercise reproduces, called as the reader's function is.
-REFERENCE = {"surrogate_loss": surrogate_loss}
+
+
+def __getattr__(name: str) -> Any:
+    # REFERENCE imports pgkit.estimators, and with it torch, only when asked for: importing the
+    # checkers stays fast.
+    if name == "REFERENCE":
+        from pgkit.estimators import surrogate_loss
+
+        # pgkit's function that each exercise reproduces, called as the reader's function is.
+        return {"surrogate_loss": surrogate_loss}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
