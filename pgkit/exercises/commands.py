@@ -20,7 +20,9 @@ from pgkit.exercises.workbook import write_workbook
 
 
 def workbook_command(args: argparse.Namespace) -> int:
-    """``python -m pgkit workbook``: run :func:`write_workbook` and print what it did.
+    """``python -m pgkit workbook``: write the workbook and print what it did.
+
+    Runs :func:`pgkit.exercises.workbook.write_workbook`.
 
     Parameters
     ----------
@@ -218,7 +220,13 @@ def exercises_command(args: argparse.Namespace) -> int:
     solutions = Path(args.solutions) if args.solutions else None
     with _import_path(solutions) if solutions else contextlib.nullcontext():
         module = _load_module(solutions) if solutions else None
-        print(f"{'exercise':<24}{'chapter':>8}  {'in the chapter':<26}{'status':<14}signature")
+        # Columns as wide as the longest name (and at least as wide as they always were).
+        wide = max(24, *(len(name) + 1 for name in EXERCISES))
+        wide_chapter = max(26, *(len(e.chapter_name) + 2 for e in EXERCISES.values()))
+        print(
+            f"{'exercise':<{wide}}{'chapter':>8}  {'in the chapter':<{wide_chapter}}"
+            f"{'status':<14}signature"
+        )
         for name, exercise in EXERCISES.items():
             status = ""
             if module is not None:
@@ -229,7 +237,8 @@ def exercises_command(args: argparse.Namespace) -> int:
                     with contextlib.redirect_stdout(io.StringIO()):
                         status = "passed" if exercise.checker(found[1]) else "failing"
             print(
-                f"{name:<24}{exercise.chapter:>8}  {exercise.chapter_name:<26}{status:<14}"
+                f"{name:<{wide}}{exercise.chapter:>8}  {exercise.chapter_name:<{wide_chapter}}"
+                f"{status:<14}"
                 f"{exercise.signature}"
             )
     if module is None:
