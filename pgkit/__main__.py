@@ -487,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         "sweep-report": _sweep_report,
     }
     if args.command in ("workbook", "check", "exercises"):
-        from pgkit import workbook
+        from pgkit.exercises import commands as workbook
 
         handlers.update(
             workbook=workbook.workbook_command,

@@ -1,8 +1,9 @@
 """The exercise checkers never pass a function that did not answer, never hang, and say when a
 function edits its inputs, calls pgkit's own answer, or tampers with pgkit.
 
-The reader's function runs in a forked child (exercises.ISOLATE); the tests marked with the
-``isolation`` fixture also run in-process, the path used where fork is not available.
+The reader's function runs in a forked child (pgkit.exercises._running.ISOLATE); the tests
+marked with the ``isolation`` fixture also run in-process, the path used where fork is not
+available.
 """
 
 import inspect
@@ -17,23 +18,22 @@ import numpy as np
 import pytest
 
 import pgkit.returns
-from pgkit import exercises
 from pgkit.__main__ import main
-from pgkit.exercises import check_discounted_returns, check_gae
+from pgkit.exercises import _running, ch07_gae, check_discounted_returns, check_gae
 
 fork_only = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (POSIX)")
 
 
 @pytest.fixture(params=[True, False] if hasattr(os, "fork") else [False], ids=["child", "inproc"])
 def isolation(request, monkeypatch):
-    monkeypatch.setattr(exercises, "ISOLATE", request.param)
+    monkeypatch.setattr(_running, "ISOLATE", request.param)
     return request.param
 
 
 @pytest.fixture
 def short_limit(monkeypatch):
     # long enough for a passing case on a loaded machine, short enough to keep the tests fast
-    monkeypatch.setattr(exercises, "CASE_TIME_LIMIT", 0.5)
+    monkeypatch.setattr(_running, "CASE_TIME_LIMIT", 0.5)
 
 
 def correct(rewards, dones, gamma):
@@ -59,7 +59,7 @@ def test_sys_exit_is_a_failure_not_an_escape(isolation, capsys):
 
 
 def test_an_endless_function_is_stopped_once(isolation, monkeypatch, capsys):
-    monkeypatch.setattr(exercises, "CASE_TIME_LIMIT", 0.2)
+    monkeypatch.setattr(_running, "CASE_TIME_LIMIT", 0.2)
 
     def hangs(rewards, dones, gamma):
         while True:
@@ -335,10 +335,10 @@ def patches_the_code_of_pgkit(rewards, *args):
 
 
 def patches_the_reference(rewards, *args):
-    def zeros(inputs):
-        return np.zeros(np.shape(inputs["rewards"]))
+    def zeros(case):
+        return np.zeros(np.shape(case.inputs["rewards"]))
 
-    object.__setattr__(exercises._GAE, "reference", zeros)
+    object.__setattr__(ch07_gae.PROBLEMS[0], "reference", zeros)
     return np.zeros(np.shape(rewards))
 
 
@@ -351,13 +351,13 @@ def patches_allclose(*args):
 @pytest.mark.parametrize("fn", [patches_the_code_of_pgkit, patches_the_reference, patches_allclose])
 def test_patches_in_the_child_cannot_change_the_verdict(fn, capsys):
     code, reference, allclose = (
-        pgkit.returns.gae.__code__, exercises._GAE.reference, np.allclose
+        pgkit.returns.gae.__code__, ch07_gae.PROBLEMS[0].reference, np.allclose
     )  # fmt: skip
     assert check_gae(fn) is False
     assert "0 of 16 cases passed" in capsys.readouterr().out
     # and this process is untouched, for the next check
     assert pgkit.returns.gae.__code__ is code
-    assert exercises._GAE.reference is reference
+    assert ch07_gae.PROBLEMS[0].reference is reference
     assert np.allclose is allclose
 
 
@@ -372,7 +372,7 @@ def test_pgkit_itself_under_another_name_is_reported(isolation, capsys):
 
 def test_calling_the_checkers_internals_fails(isolation, capsys):
     def via_internals(rewards, values, next_values, terminated, truncated, gamma, lam):
-        return exercises._gae(
+        return ch07_gae._gae(
             dict(rewards=rewards, values=values, next_values=next_values, terminated=terminated,
                  truncated=truncated, gamma=gamma, lam=lam)
         )  # fmt: skip
