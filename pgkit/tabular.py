@@ -9,24 +9,13 @@ when it enters a terminal state (absorbing, reward 0) or, with probability
 softmax :math:`\pi_\theta(a \mid s) = e^{\theta_{s,a}} / \sum_b e^{\theta_{s,b}}`, with
 :math:`\theta` of shape ``(S, A)``.
 
-Write :math:`P_\pi(s, s') = \sum_a \pi_\theta(a \mid s) P(s' \mid s, a)` for the transitions that
-continue the episode (none out of a terminal state, none into one) and
-:math:`r_\pi(s) = \sum_a \pi_\theta(a \mid s) r(s, a)`. Everything then follows from linear solves:
-
-.. math::
-
-    (I - \gamma P_\pi) V^\pi = r_\pi, \qquad
-    J_\gamma(\theta) = \rho_0^\top V^\pi, \qquad
-    Q^\pi(s, a) = r(s, a) + \gamma \sum_{s'} P(s' \mid s, a) V^\pi(s'),
-
-    d^\pi_\gamma{}^\top = \rho_0^\top (I - \gamma P_\pi)^{-1}, \qquad
-    \frac{\partial J_\gamma}{\partial \theta_{s,a}}
-    = d^\pi_\gamma(s)\, \pi_\theta(a \mid s)\, A^\pi(s, a),
-
-the last being the policy-gradient theorem for the tabular softmax, with
-:math:`A^\pi = Q^\pi - V^\pi`. :func:`sample_episodes` draws episodes of the same MDP as time-major
-arrays, and :func:`scores` gives :math:`\nabla_\theta \log \pi_\theta(a_t \mid s_t)` in closed form,
-so any estimator can be run on the episodes and compared with :func:`gradient`.
+With :math:`P_\pi(s, s') = \sum_a \pi_\theta(a \mid s) P(s' \mid s, a)` over the transitions that
+continue the episode and :math:`r_\pi(s) = \sum_a \pi_\theta(a \mid s) r(s, a)`, everything
+follows from linear solves in :math:`I - \gamma P_\pi`: :func:`values`, :func:`q_values`,
+:func:`objective`, :func:`visitation` and :func:`gradient` (the policy-gradient theorem).
+:func:`sample_episodes` draws episodes of the same MDP as time-major arrays, and :func:`scores`
+gives :math:`\nabla_\theta \log \pi_\theta(a_t \mid s_t)` in closed form, so any estimator can
+be run on the episodes and compared with the exact gradient.
 """
 
 from __future__ import annotations
@@ -117,7 +106,9 @@ class TabularMDP:
         n_states, n_actions = p.shape[:2]
         if p.shape[2] != n_states:
             raise ValueError(f"transitions must have shape (S, A, S), got shape {p.shape}")
-        if (p < 0).any() or (p.sum(-1) > 1 + _TOL).any():
+        with np.errstate(over="ignore"):  # a sum that overflows is > 1, refused below
+            row_sums = p.sum(-1)
+        if (p < 0).any() or (row_sums > 1 + _TOL).any():
             raise ValueError(
                 "transitions must be probabilities: non-negative, each row P(. | s, a) summing "
                 "to at most 1 (the rest is the probability that the episode ends)"
@@ -126,7 +117,9 @@ class TabularMDP:
         if r.shape != (n_states, n_actions):
             raise ValueError(f"rewards must have shape {(n_states, n_actions)}, got {r.shape}")
         mu = _float_array("initial", self.initial, 1)
-        if mu.shape != (n_states,) or (mu < 0).any() or abs(mu.sum() - 1) > _TOL:
+        with np.errstate(over="ignore"):
+            mu_sum = mu.sum()
+        if mu.shape != (n_states,) or (mu < 0).any() or abs(mu_sum - 1) > _TOL:
             raise ValueError(f"initial must be a probability vector of length {n_states}, got {mu}")
         gamma = check_unit_interval("gamma", self.gamma)
         if self.terminal is None:
@@ -184,10 +177,8 @@ def policy(mdp: TabularMDP, theta: Any) -> np.ndarray:
 
     Parameters
     ----------
-    mdp : TabularMDP
-        Gives the shape ``(S, A)``.
-    theta : array_like or torch.Tensor, shape (S, A)
-        Logits :math:`\theta`, finite.
+    mdp, theta : TabularMDP, and array_like or torch.Tensor of shape (S, A)
+        The MDP and the (finite) logits :math:`\theta` of the softmax policy.
 
     Returns
     -------
@@ -230,10 +221,8 @@ def values(mdp: TabularMDP, theta: Any) -> np.ndarray:
 
     Parameters
     ----------
-    mdp : TabularMDP
-        The MDP.
-    theta : array_like or torch.Tensor, shape (S, A)
-        Logits of the softmax policy.
+    mdp, theta : TabularMDP, and array_like or torch.Tensor of shape (S, A)
+        The MDP and the (finite) logits :math:`\theta` of the softmax policy.
 
     Returns
     -------
@@ -253,10 +242,8 @@ def q_values(mdp: TabularMDP, theta: Any) -> np.ndarray:
 
     Parameters
     ----------
-    mdp : TabularMDP
-        The MDP.
-    theta : array_like or torch.Tensor, shape (S, A)
-        Logits of the softmax policy.
+    mdp, theta : TabularMDP, and array_like or torch.Tensor of shape (S, A)
+        The MDP and the (finite) logits :math:`\theta` of the softmax policy.
 
     Returns
     -------
@@ -278,10 +265,8 @@ def objective(mdp: TabularMDP, theta: Any) -> float:
 
     Parameters
     ----------
-    mdp : TabularMDP
-        The MDP.
-    theta : array_like or torch.Tensor, shape (S, A)
-        Logits of the softmax policy.
+    mdp, theta : TabularMDP, and array_like or torch.Tensor of shape (S, A)
+        The MDP and the (finite) logits :math:`\theta` of the softmax policy.
 
     Returns
     -------
@@ -308,10 +293,8 @@ def visitation(mdp: TabularMDP, theta: Any) -> np.ndarray:
 
     Parameters
     ----------
-    mdp : TabularMDP
-        The MDP.
-    theta : array_like or torch.Tensor, shape (S, A)
-        Logits of the softmax policy.
+    mdp, theta : TabularMDP, and array_like or torch.Tensor of shape (S, A)
+        The MDP and the (finite) logits :math:`\theta` of the softmax policy.
 
     Returns
     -------
@@ -339,10 +322,8 @@ def gradient(mdp: TabularMDP, theta: Any) -> np.ndarray:
 
     Parameters
     ----------
-    mdp : TabularMDP
-        The MDP.
-    theta : array_like or torch.Tensor, shape (S, A)
-        Logits of the softmax policy.
+    mdp, theta : TabularMDP, and array_like or torch.Tensor of shape (S, A)
+        The MDP and the (finite) logits :math:`\theta` of the softmax policy.
 
     Returns
     -------
@@ -406,10 +387,8 @@ def sample_episodes(
 
     Parameters
     ----------
-    mdp : TabularMDP
-        The MDP.
-    theta : array_like or torch.Tensor, shape (S, A)
-        Logits of the softmax policy.
+    mdp, theta : TabularMDP, and array_like or torch.Tensor of shape (S, A)
+        The MDP and the (finite) logits :math:`\theta` of the softmax policy.
     episodes : int, at least 1
         N, the number of episodes.
     max_length : int, at least 1
@@ -433,13 +412,12 @@ def sample_episodes(
     outcomes[..., -1] = 1.0
     policy_cumulative = np.cumsum(pi, axis=1)
     policy_cumulative[:, -1] = 1.0
-    shape = (horizon, n)
-    states, actions, next_states = (np.zeros(shape, dtype=np.int64) for _ in range(3))
-    rewards = np.zeros(shape)
-    terminated, truncated, mask = (np.zeros(shape, dtype=bool) for _ in range(3))
+    ints, flags = ("states", "actions", "next_states"), ("terminated", "truncated", "mask")
+    arrays = {name: np.zeros((horizon, n), dtype=np.int64) for name in ints}
+    arrays |= {name: np.zeros((horizon, n), dtype=bool) for name in flags}
+    arrays["rewards"] = np.zeros((horizon, n))
     state = _draw(np.cumsum(mdp.initial)[None].repeat(n, 0), rng)
-    running = np.arange(n)
-    t = 0
+    running, t = np.arange(n), 0
     while running.size and t < horizon:
         s = state[running]
         a = _draw(policy_cumulative[s], rng)
@@ -447,24 +425,15 @@ def sample_episodes(
         ended = following == n_states
         following = np.where(ended, s, following)
         term = ended | mdp.terminal[following]
-        states[t, running], actions[t, running] = s, a
-        rewards[t, running], next_states[t, running] = mdp.rewards[s, a], following
-        terminated[t, running], mask[t, running] = term, True
-        truncated[t, running] = ~term & (t == horizon - 1)
+        step = {"states": s, "actions": a, "rewards": mdp.rewards[s, a], "mask": True,
+                "next_states": following, "terminated": term,
+                "truncated": ~term & (t == horizon - 1)}  # fmt: skip
+        for name, value in step.items():
+            arrays[name][t, running] = value
         state[running] = following
-        running = running[~term]
-        t += 1
-    keep = slice(0, t)
-    return Episodes(
-        states=states[keep],
-        actions=actions[keep],
-        rewards=rewards[keep],
-        next_states=next_states[keep],
-        terminated=terminated[keep],
-        truncated=truncated[keep],
-        mask=mask[keep],
-        lengths=mask.sum(axis=0).astype(np.int64),
-    )
+        running, t = running[~term], t + 1
+    lengths = arrays["mask"].sum(axis=0).astype(np.int64)
+    return Episodes(**{name: x[:t] for name, x in arrays.items()}, lengths=lengths)
 
 
 def _indices(name: str, x: Any, size: int) -> np.ndarray:
@@ -489,10 +458,8 @@ def scores(mdp: TabularMDP, theta: Any, states: Any, actions: Any) -> np.ndarray
 
     Parameters
     ----------
-    mdp : TabularMDP
-        The MDP.
-    theta : array_like or torch.Tensor, shape (S, A)
-        Logits of the softmax policy.
+    mdp, theta : TabularMDP, and array_like or torch.Tensor of shape (S, A)
+        The MDP and the (finite) logits :math:`\theta` of the softmax policy.
     states, actions : array_like of int, same shape, e.g. (T, N)
         :math:`s_t` and :math:`a_t`.
 

@@ -244,7 +244,7 @@ def test_surrogate_losses_give_the_closed_form_estimate(setup):
 
 
 def test_score_function_gradient_gives_the_closed_form_estimate(setup):
-    n = 200
+    n = 50
     ep = setup.episodes
     inside = ep.mask[:, :n]
     pairs = torch.as_tensor(
@@ -277,3 +277,19 @@ def test_variance_episode_gradients_equal_the_closed_form_rows(setup):
     first = np.cumsum([0, *pieces[:-1]])
     np.testing.assert_allclose(rows[first], setup.estimates(gae(setup, 0.5))[:n], atol=1e-12)
     np.testing.assert_allclose(np.delete(rows, first, axis=0), 0.0, atol=1e-12)
+
+
+def test_trajectory_importance_weights_give_the_unbiased_estimate_at_theta_old(setup):
+    r"""grad of (1/N) sum_i sum_t w_t(theta) gamma^t r_t at theta = theta_old, with w_t the
+    product of ratios up to t, is (1/N) sum_i sum_t gamma^t G_t score_t: the unbiased estimate."""
+    n = 500
+    ep = setup.episodes
+    theta, log_probs = _torch_batch(setup, n)
+    weights = estimators.trajectory_importance_weights(
+        log_probs, log_probs.detach(), setup.dones[:, :n]
+    )
+    rewards = torch.as_tensor((setup.discount * ep.rewards)[:, :n])
+    (grad,) = torch.autograd.grad((weights * rewards).sum() / n, theta)
+    g = returns.discounted_returns(ep.rewards, setup.dones, setup.mdp.gamma)
+    expected = setup.estimates(g)[:n].mean(axis=0)
+    np.testing.assert_allclose(grad.numpy().ravel(), expected, rtol=1e-9, atol=1e-12)
