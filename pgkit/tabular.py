@@ -335,7 +335,7 @@ def gradient(mdp: TabularMDP, theta: Any) -> np.ndarray:
     return check_no_overflow(visitation(mdp, theta)[:, None] * pi * advantages, "rewards")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Episodes:
     r"""Time-major episodes from :func:`sample_episodes`: column n is episode n, then padding.
 
