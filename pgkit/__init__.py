@@ -28,6 +28,7 @@ _SUBMODULES = (
     "rollout",
     "seeds",
     "sweeps",
+    "tabular",
     "td",
     "trust_region",
     "validation",

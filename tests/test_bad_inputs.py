@@ -35,6 +35,7 @@ MODULES = (
     "pgkit.seeds",
     "pgkit.claims",
     "pgkit.policies",
+    "pgkit.tabular",
 )
 
 # Whole modules left out, one line each: slow, or they need environments, files or a browser.
@@ -54,6 +55,7 @@ EXCLUDED = {
     "pgkit.estimators.GaussianQuadratic": "a class (toy problem), not an array function",
     "pgkit.estimators.SoftmaxBandit": "a class (toy problem), not an array function",
     "pgkit.trust_region.LineSearchResult": "a result dataclass with no validation of its own",
+    "pgkit.tabular.Episodes": "a result dataclass with no validation of its own",
     "pgkit.objective.episode_returns": "runs episodes in a gymnasium environment",
     "pgkit.policies.make_policy": "takes gymnasium spaces; tested in test_policies",
     "pgkit.policies.observation_dim": "takes a gymnasium space; tested in test_policies",
@@ -190,6 +192,24 @@ def _estimate(seed: int) -> np.ndarray:
 
 gamma, lam = 0.75, 0.5
 
+
+def _tabular_mdp_args() -> dict[str, Any]:
+    transitions = np.zeros((2, 2, 2))
+    transitions[:, 0, 0] = transitions[:, 1, 1] = 0.75  # the episode ends with probability 0.25
+    return {
+        "transitions": transitions,
+        "rewards": np.array([[1.0, 0.0], [0.0, 2.0]]),
+        "initial": np.array([0.5, 0.5]),
+        "gamma": gamma,
+    }
+
+
+def _on_chain() -> dict[str, Any]:
+    """A three-state chain (the last state terminal) and logits for it."""
+    mdp = importlib.import_module("pgkit.tabular").chain_mdp(n_states=3, gamma=gamma, slip=0.25)
+    return {"mdp": mdp, "theta": np.array([[0.25, -0.5], [0.0, 0.5], [0.5, 0.0]])}
+
+
 # Each entry builds fresh keyword arguments (autograd graphs cannot be reused).
 VALID: dict[str, Callable[[], dict[str, Any]]] = {
     "pgkit.validation.check_number": lambda: {"name": "value", "value": 0.5},
@@ -322,6 +342,28 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
     },
     "pgkit.validation.check_unit_interval": lambda: {"name": "value", "value": 0.75},
     "pgkit.validation.check_positive_int": lambda: {"name": "value", "value": 3},
+    "pgkit.tabular.TabularMDP": _tabular_mdp_args,
+    "pgkit.tabular.chain_mdp": lambda: {"n_states": 3, "gamma": gamma, "slip": 0.25},
+    "pgkit.tabular.two_state_mdp": lambda: {"gamma": gamma, "termination": 0.25},
+    "pgkit.tabular.policy": lambda: _on_chain(),
+    "pgkit.tabular.values": lambda: _on_chain(),
+    "pgkit.tabular.q_values": lambda: _on_chain(),
+    "pgkit.tabular.objective": lambda: _on_chain(),
+    "pgkit.tabular.visitation": lambda: _on_chain(),
+    "pgkit.tabular.gradient": lambda: _on_chain(),
+    "pgkit.tabular.scores": lambda: {
+        **_on_chain(),
+        "states": np.array([[0, 1], [1, 0]]),
+        "actions": np.array([[1, 1], [0, 1]]),
+    },
+    # episodes that never end, so every draw has T = max_length (the shape a mutation must keep)
+    "pgkit.tabular.sample_episodes": lambda: {
+        "mdp": importlib.import_module("pgkit.tabular").two_state_mdp(gamma=gamma),
+        "theta": np.array([[0.25, -0.5], [0.0, 0.5]]),
+        "episodes": 4,
+        "max_length": 5,
+        "seed": 3,
+    },
     "pgkit.seeds.seed_offset": dict,
     "pgkit.seeds.book_seed": lambda: {"base": 3},
     "pgkit.seeds.book_seeds": lambda: {"n": 3, "start": 1},
