@@ -263,7 +263,8 @@ def visitation(mdp: TabularMDP, theta: Any) -> np.ndarray:
         d^\pi_\gamma(s) = \sum_{t \ge 0} \gamma^t\, \Pr(s_t = s), \qquad
         d^\pi_\gamma{}^\top = \rho_0^\top (I - \gamma P_\pi)^{-1},
 
-    the expected discounted number of visits to :math:`s`, 0 at terminal states. It is not a
+    the expected discounted number of visits to :math:`s` (:eq:`ch5-visitation`), 0 at terminal
+    states. It is not a
     distribution: its entries sum to the expected discounted length
     :math:`\mathbb{E}[\sum_t \gamma^t]`, which is :math:`1/(1-\gamma)` when episodes never end, so
     there :math:`(1-\gamma)\, d^\pi_\gamma` is the normalised distribution. With
@@ -293,9 +294,9 @@ def gradient(mdp: TabularMDP, theta: Any) -> np.ndarray:
         = \mathbb{E}\Big[\sum_t \gamma^t A^\pi(s_t, a_t)\,
           \nabla_\theta \log \pi_\theta(a_t \mid s_t)\Big],
 
-    which for the tabular softmax is
+    the policy-gradient theorem :eq:`ch5-pg-theorem`, which for the tabular softmax is
     :math:`\partial J_\gamma / \partial \theta_{s,a} = d^\pi_\gamma(s)\, \pi_\theta(a \mid s)\,
-    A^\pi(s, a)`. The factor :math:`\gamma^t` (the weights of :math:`d^\pi_\gamma`) is the one
+    A^\pi(s, a)` :eq:`ch5-tabular-gradient`. The factor :math:`\gamma^t` (the weights of :math:`d^\pi_\gamma`) is the one
     that practical estimators drop, :eq:`ch5-g-gamma`.
 
     Parameters
