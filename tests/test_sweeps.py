@@ -195,7 +195,7 @@ def test_the_report_keeps_two_algorithms_with_the_same_settings_apart(tmp_path):
 
 
 def test_the_heat_map_of_several_algorithms_has_one_row_per_algorithm_and_setting():
-    from pgkit.sweeps import _heatmap_grid, _setting_labels
+    from pgkit.sweep_results import _heatmap_grid, _setting_labels
 
     def record(algo, settings, final):
         return {"algo": algo, "settings": settings, "final_return": final}
