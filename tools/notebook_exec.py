@@ -33,8 +33,9 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int) -> float:
 
     ``timeout`` is the seconds one cell may run: every caller passes its ``--timeout`` option,
     whose default is ``cell_timeout()``. Cells tagged ``skip-execution`` (the install cell) are
-    skipped, as nbclient does by default. Per-cell timestamps are not recorded: they would change every run and clutter the diffs.
-    Returns the wall-clock seconds; raises nbclient's errors when a cell fails or times out.
+    skipped, as nbclient does by default. Per-cell timestamps are not recorded: they would
+    change every run and clutter the diffs. Returns the wall-clock seconds; raises nbclient's
+    errors when a cell fails or times out.
     """
     client = NotebookClient(
         nb,
