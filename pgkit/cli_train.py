@@ -18,20 +18,23 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pgkit.signals import Signals, exit_code
 
 __all__ = ["RESERVED", "train_command"]
 
-# Settings that have their own option (or none), so --set must not pass them.
-RESERVED = {
-    "env_id": "use --env",
-    "total_steps": "use --steps",
-    "seed": "use --seed",
-    "progress": "use --no-progress",
-    "on_iteration": "use --checkpoint-every STEPS",
-}
+# Settings that have their own option (or none), so --set must not pass them. Read-only.
+RESERVED = MappingProxyType(
+    {
+        "env_id": "use --env",
+        "total_steps": "use --steps",
+        "seed": "use --seed",
+        "progress": "use --no-progress",
+        "on_iteration": "use --checkpoint-every STEPS",
+    }
+)
 
 
 def train_command(args: argparse.Namespace) -> int:

@@ -41,6 +41,7 @@ __all__ = [
     "confidence_band",
     "learning_curve",
     "resample_curves",
+    "style_context",
     "sweep_heatmap",
     "t_quantile_975",
     "use_style",
@@ -73,11 +74,37 @@ STYLE = MappingProxyType(
 def use_style() -> None:
     """Apply the book's matplotlib style (call once at the top of a chapter)."""
     import matplotlib as mpl
+
+    mpl.rcParams.update(_rc())
+    _retina_figures_in_notebooks()
+
+
+def style_context() -> Any:
+    """The book's matplotlib style for the figures made inside a ``with`` block only.
+
+    For figures that pgkit saves to files (a run's learning curve, a sweep's report): they
+    look like the book's, and the settings of the notebook or program that asked for them
+    are back as they were after the block. A chapter calls :func:`use_style` instead.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        ``matplotlib.rc_context`` of the book's settings.
+
+    Examples
+    --------
+    >>> with style_context():
+    ...     fig, ax = plt.subplots()  # doctest: +SKIP
+    """
+    import matplotlib as mpl
+
+    return mpl.rc_context(_rc())
+
+
+def _rc() -> dict[str, Any]:
     from cycler import cycler
 
-    mpl.rcParams.update(STYLE)
-    mpl.rcParams["axes.prop_cycle"] = cycler(color=PALETTE)
-    _retina_figures_in_notebooks()
+    return {**STYLE, "axes.prop_cycle": cycler(color=PALETTE)}
 
 
 def _retina_figures_in_notebooks() -> None:

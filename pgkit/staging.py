@@ -125,9 +125,7 @@ def _import_writer() -> None:
 
 
 def _write_run(result: Any, config: dict[str, Any], folder: Path) -> None:
-    import matplotlib as mpl
     import torch
-    from cycler import cycler
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -148,8 +146,7 @@ def _write_run(result: Any, config: dict[str, Any], folder: Path) -> None:
 
     # The book's style for this figure only: saving a run leaves a notebook's own settings
     # alone. A Figure of its own, not pyplot's, so no GUI backend is picked or kept open.
-    style = {**plotting.STYLE, "axes.prop_cycle": cycler(color=plotting.PALETTE)}
-    with mpl.rc_context(style):
+    with plotting.style_context():
         fig = Figure()
         FigureCanvasAgg(fig)
         ax = fig.subplots()

@@ -204,32 +204,33 @@ def sweep_report(out: str | Path) -> list[Path]:
     if not records:
         raise ValueError(f"{out} holds no finished job yet; run the sweep first")
     labels = _setting_labels(records)
-    plotting.use_style()
-    written = []
-    grid = _heatmap_grid(records, labels)
-    if grid is not None:
-        rows_name, row_values, cols_name, col_values, scores = grid
-        # Long row labels widen the saved figure (bbox_inches="tight"), not the cells.
-        fig, ax = plt.subplots(figsize=(1.2 * len(col_values) + 3, 0.6 * len(row_values) + 2))
-        plotting.sweep_heatmap(
-            scores, row_values=row_values, row_label=rows_name,
-            col_values=col_values if cols_name else [""],
-            col_label=cols_name or "", title="final greedy return, mean over seeds", ax=ax,
-        )  # fmt: skip
-        written.append(out / "heatmap.png")
+    # The book's style for these figures only: a notebook's own settings stay as they are.
+    with plotting.style_context():
+        written = []
+        grid = _heatmap_grid(records, labels)
+        if grid is not None:
+            rows_name, row_values, cols_name, col_values, scores = grid
+            # Long row labels widen the saved figure (bbox_inches="tight"), not the cells.
+            fig, ax = plt.subplots(figsize=(1.2 * len(col_values) + 3, 0.6 * len(row_values) + 2))
+            plotting.sweep_heatmap(
+                scores, row_values=row_values, row_label=rows_name,
+                col_values=col_values if cols_name else [""],
+                col_label=cols_name or "", title="final greedy return, mean over seeds", ax=ax,
+            )  # fmt: skip
+            written.append(out / "heatmap.png")
+            fig.savefig(written[-1], bbox_inches="tight")
+            plt.close(fig)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for record, label in zip(records, labels, strict=True):
+            groups.setdefault(label, []).append(as_history(record))
+        fig, ax = plt.subplots()
+        for label, histories in groups.items():
+            plotting.learning_curve(histories, ax=ax, label=label)
+        # Below the axes: the labels are long and would hide the curves.
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(0.0, -0.15))
+        written.append(out / "learning_curves.png")
         fig.savefig(written[-1], bbox_inches="tight")
         plt.close(fig)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for record, label in zip(records, labels, strict=True):
-        groups.setdefault(label, []).append(as_history(record))
-    fig, ax = plt.subplots()
-    for label, histories in groups.items():
-        plotting.learning_curve(histories, ax=ax, label=label)
-    # Below the axes: the labels are long and would hide the curves.
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(0.0, -0.15))
-    written.append(out / "learning_curves.png")
-    fig.savefig(written[-1], bbox_inches="tight")
-    plt.close(fig)
     return written
 
 

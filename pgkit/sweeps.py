@@ -146,8 +146,9 @@ def run_jobs(
         (lists, NaN as None; :func:`pgkit.sweep_results.as_history` makes arrays of it),
         ``final_return`` (mean greedy return over ``eval_episodes`` episodes),
         ``wall_time``, ``config``, ``versions`` and ``run``, the folder under ``out`` with
-        the trained networks (:func:`pgkit.checkpoints.load_run`). Jobs that failed are in the returned dict with
-        ``"error"`` and ``"traceback"`` instead, and run again next time.
+        the trained networks (:func:`pgkit.checkpoints.load_run`). Jobs that failed are in
+        the returned dict with ``"error"`` and ``"traceback"`` instead, and run again next
+        time.
     """
     jobs = list(jobs)
     if not all(isinstance(job, Job) for job in jobs):

@@ -64,6 +64,18 @@ def test_resample_errors():
         plotting.resample_curves([_history([0, 1], [np.nan, np.nan])])
 
 
+def test_style_context_applies_the_style_inside_the_block_only():
+    import matplotlib as mpl
+
+    with mpl.rc_context({"lines.linewidth": 0.5, "axes.grid": False}):
+        with plotting.style_context():
+            assert mpl.rcParams["lines.linewidth"] == plotting.STYLE["lines.linewidth"]
+            assert mpl.rcParams["axes.prop_cycle"].by_key()["color"] == list(plotting.PALETTE)
+        assert mpl.rcParams["lines.linewidth"] == 0.5 and not mpl.rcParams["axes.grid"]
+    with pytest.raises(TypeError):
+        plotting.STYLE["font.size"] = 20  # read-only: no caller changes every later figure
+
+
 def test_compare_methods_draws_one_line_and_band_per_method():
     plotting.use_style()
     fig, ax = plt.subplots()
