@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from pgkit import algos, checkpoints
+from pgkit import algos, staging
 from pgkit.checkpoints import (
     CHECKPOINT,
     CONFIG,
@@ -283,7 +283,7 @@ def dead_pid():
     return child.pid
 
 
-def hidden(out, kind, pid, host=checkpoints._HOST):
+def hidden(out, kind, pid, host=staging._HOST):
     folder = out.with_name(f".{out.name}.{kind}-{host}-{pid}-0123abcd")
     folder.mkdir()
     (folder / CONFIG).write_text("{}")
@@ -305,7 +305,7 @@ def test_staging_folders_of_killed_saves_are_removed_by_the_next_save(ppo_result
 
 def test_a_run_moved_aside_by_a_killed_save_is_put_back(saved, tmp_path):
     out = tmp_path / "run"
-    aside = out.with_name(f".run.old-{checkpoints._HOST}-{dead_pid()}-0123abcd")
+    aside = out.with_name(f".run.old-{staging._HOST}-{dead_pid()}-0123abcd")
     shutil.copytree(saved, aside)
     # the check before training already sees the earlier run, so it is not overwritten
     with pytest.raises(ValueError, match="already holds a run"):
@@ -341,7 +341,7 @@ def test_saving_imports_nothing_the_cli_did_not_import_before_training(tmp_path)
     script = f"""
 import sys
 import torch
-from pgkit import algos, checkpoints
+from pgkit import algos, checkpoints, staging
 from pgkit.policies import make_policy, ValueFunction
 import gymnasium as gym
 env = gym.make("CartPole-v1")
@@ -349,7 +349,7 @@ policy = make_policy(env.observation_space, env.action_space, (4,))
 history = {{key: [float(i) for i in range(3)] for key in algos.HISTORY_KEYS}}
 result = algos.TrainResult(policy, None, history, {{"algo": "ppo", "env_id": "CartPole-v1",
                                                   "hidden": [4]}})
-checkpoints._import_writer()
+staging._import_writer()
 before = set(sys.modules)
 checkpoints.save_run(result, {str(tmp_path / "run")!r})
 print(sorted(set(sys.modules) - before))

@@ -15,7 +15,7 @@ import tempfile
 
 import pytest
 
-from pgkit import checkpoints
+from pgkit import staging
 from pgkit.__main__ import main
 from pgkit.checkpoints import CHECKPOINT, CONFIG, CURVE, HISTORY, load_run
 
@@ -225,14 +225,14 @@ def test_corrupt_config_is_one_line_naming_the_file(run_copy, content, capsys):
 
 def full_disk_unless_under(monkeypatch, folder):
     """Make every save fail with ENOSPC, except one into ``folder`` (None: all of them)."""
-    real = checkpoints._write_history
+    real = staging._write_history
 
     def write_history(history, path):
         if folder is None or not str(path).startswith(str(folder)):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(history, path)
 
-    monkeypatch.setattr(checkpoints, "_write_history", write_history)
+    monkeypatch.setattr(staging, "_write_history", write_history)
 
 
 def test_a_run_that_cannot_be_saved_goes_to_the_temporary_directory(tmp_path, monkeypatch, capsys):

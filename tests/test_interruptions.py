@@ -13,7 +13,7 @@ import time
 import pytest
 import torch
 
-from pgkit import algos, checkpoints
+from pgkit import algos, staging
 from pgkit.__main__ import EXIT_SIGINT, EXIT_SIGTERM, main
 from pgkit.checkpoints import CHECKPOINT, CONFIG, check_run_folder, load_run, save_run
 
@@ -100,7 +100,7 @@ def test_failed_save_leaves_the_earlier_run_whole(finished, tmp_path, monkeypatc
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(checkpoints, "_write_history", full_disk)
+    monkeypatch.setattr(staging, "_write_history", full_disk)
     with pytest.raises(OSError, match="No space"):
         save_run(finished, out, overwrite=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -209,13 +209,13 @@ def test_an_interrupted_run_is_saved_beside_a_complete_one(finished, tmp_path, m
 
 def signal_while_saving(monkeypatch, signum):
     """Send ``signum`` to this process while the run's history is being written."""
-    real = checkpoints._write_history
+    real = staging._write_history
 
     def write_history(history, path):
         os.kill(os.getpid(), signum)
         real(history, path)
 
-    monkeypatch.setattr(checkpoints, "_write_history", write_history)
+    monkeypatch.setattr(staging, "_write_history", write_history)
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,18 @@ def test_resample_errors():
         plotting.resample_curves([_history([0, 1], [np.nan, np.nan])])
 
 
+def test_style_context_applies_the_style_inside_the_block_only():
+    import matplotlib as mpl
+
+    with mpl.rc_context({"lines.linewidth": 0.5, "axes.grid": False}):
+        with plotting.style_context():
+            assert mpl.rcParams["lines.linewidth"] == plotting.STYLE["lines.linewidth"]
+            assert mpl.rcParams["axes.prop_cycle"].by_key()["color"] == list(plotting.PALETTE)
+        assert mpl.rcParams["lines.linewidth"] == 0.5 and not mpl.rcParams["axes.grid"]
+    with pytest.raises(TypeError):
+        plotting.STYLE["font.size"] = 20  # read-only: no caller changes every later figure
+
+
 def test_compare_methods_draws_one_line_and_band_per_method():
     plotting.use_style()
     fig, ax = plt.subplots()
@@ -109,13 +121,17 @@ def _runs_0_to_30():
 
 
 def test_public_names_are_listed_in_all():
-    public = {
-        name
-        for name, obj in vars(plotting).items()
-        if not name.startswith("_") and callable(obj) and obj.__module__ == "pgkit.plotting"
-    }
-    assert public <= set(plotting.__all__)
-    assert all(hasattr(plotting, name) for name in plotting.__all__)
+    from pgkit import curves
+
+    # pgkit.plotting re-exports the functions of pgkit.curves, where they moved from.
+    for module in (plotting, curves):
+        public = {
+            name
+            for name, obj in vars(module).items()
+            if not name.startswith("_") and callable(obj) and obj.__module__ == module.__name__
+        }
+        assert public and public <= set(module.__all__) <= set(plotting.__all__)
+        assert all(getattr(plotting, name) is getattr(module, name) for name in module.__all__)
 
 
 def test_resample_refuses_unsorted_steps_and_says_how_to_sort():

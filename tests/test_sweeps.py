@@ -133,10 +133,14 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
 
 
 def test_the_report_draws_the_heatmap_and_curves(local_sweep):
+    import matplotlib as mpl
+
     out, _ = local_sweep
+    before = dict(mpl.rcParams)
     paths = sweep_report(out)
     assert [p.name for p in paths] == ["heatmap.png", "learning_curves.png"]
     assert all(p.stat().st_size > 1000 for p in paths)
+    assert dict(mpl.rcParams) == before  # the caller's matplotlib settings are left alone
 
 
 def test_ray_gives_the_same_numbers_as_local_processes(local_sweep, tmp_path):
@@ -195,7 +199,7 @@ def test_the_report_keeps_two_algorithms_with_the_same_settings_apart(tmp_path):
 
 
 def test_the_heat_map_of_several_algorithms_has_one_row_per_algorithm_and_setting():
-    from pgkit.sweeps import _heatmap_grid, _setting_labels
+    from pgkit.sweep_results import _heatmap_grid, _setting_labels
 
     def record(algo, settings, final):
         return {"algo": algo, "settings": settings, "final_return": final}

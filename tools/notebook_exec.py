@@ -28,16 +28,18 @@ def cell_timeout() -> int:
     return timeout
 
 
-def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int | None = None) -> float:
+def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int) -> float:
     """Run every cell of ``nb`` in place, with ``cwd`` as the kernel's working directory.
 
-    Cells tagged ``skip-execution`` (the install cell) are skipped, as nbclient does by default.
-    Per-cell timestamps are not recorded: they would change every run and clutter the diffs.
-    Returns the wall-clock seconds; raises nbclient's errors when a cell fails or times out.
+    ``timeout`` is the seconds one cell may run: every caller passes its ``--timeout`` option,
+    whose default is ``cell_timeout()``. Cells tagged ``skip-execution`` (the install cell) are
+    skipped, as nbclient does by default. Per-cell timestamps are not recorded: they would
+    change every run and clutter the diffs. Returns the wall-clock seconds; raises nbclient's
+    errors when a cell fails or times out.
     """
     client = NotebookClient(
         nb,
-        timeout=cell_timeout() if timeout is None else timeout,
+        timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(cwd)}},
         record_timing=False,
