@@ -14,12 +14,15 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "algos",
+    "analytic_problems",
     "checkpoints",
     "claims",
+    "conjugate_gradient",
     "envs",
     "estimators",
     "exercises",
     "files",
+    "importance",
     "losses",
     "objective",
     "plotting",
