@@ -14,15 +14,18 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "algos",
+    "analytic_problems",
     "checkpoints",
     "claims",
     "cli",
     "cli_train",
+    "conjugate_gradient",
     "curves",
     "envs",
     "estimators",
     "exercises",
     "files",
+    "importance",
     "losses",
     "objective",
     "plotting",

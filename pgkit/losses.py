@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from pgkit.estimators import _RATIO_FIX, surrogate_loss
+from pgkit.estimators import surrogate_loss
+from pgkit.importance import _RATIO_FIX
 from pgkit.validation import (
     check_finite,
     check_float_tensor,
@@ -48,7 +49,7 @@ def _check_clip(clip: float) -> float:
 
 
 def policy_gradient_loss(log_probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    r"""REINFORCE surrogate loss, with the weights treated as constants (Chapter 3).
+    r"""REINFORCE surrogate loss: the alias of :func:`pgkit.estimators.surrogate_loss` (Chapter 3).
 
     Equation :eq:`ch3-loss-step` of Chapter 3.
 
@@ -61,22 +62,23 @@ def policy_gradient_loss(log_probs: torch.Tensor, weights: torch.Tensor) -> torc
     ``weights`` :math:`\Psi` can be whole-episode returns :math:`R(\tau)`, rewards-to-go
     :math:`G_t` (Chapter 5) or advantages :math:`\hat A_t` (Chapter 7); they are detached.
 
-    This is :func:`pgkit.estimators.surrogate_loss` under the name the algorithms use.
+    Chapter 2 derives this equation as :func:`pgkit.estimators.surrogate_loss`, with samples
+    :math:`x_i` for the state-action pairs and rewards for :math:`\Psi_i`; this name is the one
+    the algorithms' chapters use. The two are one function: same result, same errors.
 
     Parameters
     ----------
-    log_probs : torch.Tensor, any shape
+    log_probs : torch.Tensor, any non-empty shape
         :math:`\log \pi_\theta(a_i \mid s_i)`, differentiable.
-    weights : torch.Tensor, same shape as ``log_probs``
+    weights : torch.Tensor or numpy.ndarray, exactly the same shape as ``log_probs``
         :math:`\Psi_i`.
 
     Returns
     -------
-    torch.Tensor
-        Scalar.
+    loss : torch.Tensor, shape ()
+        Scalar to minimise.
     """
-    _check_tensors(log_probs=log_probs, weights=weights)
-    return surrogate_loss(log_probs, weights)  # it reports an overflow by name
+    return surrogate_loss(log_probs, weights)
 
 
 def _pg_surrogate(log_probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -44,9 +44,18 @@ __all__ = [
     "lambda_returns",
     "n_step_returns",
     "normalize_advantages",
-    "td_errors",
     "trajectory_returns",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # td_errors moved to pgkit.td; importable from here for one release. It loads on first
+    # use: pgkit.td imports this module, so importing it back at the top would be circular.
+    if name == "td_errors":
+        from pgkit.td import td_errors
+
+        return td_errors
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _prepare(
@@ -159,44 +168,8 @@ def trajectory_returns(rewards: Any, dones: Any, gamma: float = 1.0) -> Any:
 
 
 def _deltas(r, v, nv, term, gamma):
-    """delta_t on validated float64 / bool arrays (shared by td_errors and gae)."""
+    """delta_t on validated float64 / bool arrays (shared by pgkit.td.td_errors and gae)."""
     return r + gamma * np.where(term, 0.0, nv) - v
-
-
-def td_errors(rewards: Any, values: Any, next_values: Any, terminated: Any, gamma: float) -> Any:
-    r"""One-step temporal-difference errors (Chapter 6).
-
-    Equation :eq:`ch6-td-error` of Chapter 6.
-
-    .. math::
-
-        \delta_t = r_t + \gamma (1 - \text{terminated}_t) V(s_{t+1}) - V(s_t).
-
-    Truncation does not appear: ``next_values[t]`` is the value of the true next observation, so a
-    cut-off episode is bootstrapped exactly like an ongoing one.
-
-    Parameters
-    ----------
-    rewards : array_like, shape (T,) or (T, N)
-        :math:`r_t`, time-major.
-    values, next_values : array_like, same shape as ``rewards``
-        :math:`V(s_t)` and :math:`V(s_{t+1})`.
-    terminated : array_like of bool, same shape as ``rewards``
-        :math:`s_{t+1}` is terminal.
-    gamma : float in [0, 1]
-        Discount :math:`\gamma`.
-
-    Returns
-    -------
-    deltas : same kind and shape as ``rewards``, float32 or float64 (see the module notes)
-        :math:`\delta_t`.
-    """
-    gamma = check_unit_interval("gamma", gamma)
-    (r, v, nv), (term,), restore = _prepare(
-        {"rewards": rewards, "values": values, "next_values": next_values},
-        {"terminated": terminated},
-    )
-    return restore(_deltas(r, v, nv, term, gamma))
 
 
 def n_step_returns(
@@ -282,7 +255,7 @@ def gae(
         \hat A_t = \delta_t + \gamma\lambda (1 - \text{done}_t) \hat A_{t+1}, \qquad \hat A_T = 0,
 
     with :math:`\delta_t = r_t + \gamma (1 - \text{terminated}_t) V(s_{t+1}) - V(s_t)` as in
-    :func:`td_errors`. ``lam = 0`` gives :math:`\delta_t` (low variance, biased by :math:`V`);
+    :func:`pgkit.td.td_errors`. ``lam = 0`` gives :math:`\delta_t` (low variance, biased by :math:`V`);
     ``lam = 1`` gives the bootstrapped Monte Carlo return minus :math:`V(s_t)` when
     ``next_values[t] = values[t+1]`` inside episodes.
 

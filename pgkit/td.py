@@ -1,4 +1,9 @@
-r"""Tabular temporal-difference prediction: learning :math:`V(s)` of a fixed policy from episodes (Chapter 6).
+r"""Temporal-difference learning: TD errors, and tabular prediction of :math:`V(s)` (Chapter 6).
+
+:func:`td_errors` computes the one-step TD error :math:`\delta_t` of a time-major batch, with the
+array conventions of :mod:`pgkit.returns` (numpy in, numpy out; torch in, torch out;
+``terminated`` kept apart from truncation). The rest of the module learns the value of a fixed
+policy from whole episodes, as Chapter 6 does on the random walk.
 
 A value table is a float array ``values`` with one entry per state, ``values[s]`` being
 :math:`V(s)`; N independent tables (runs, or one per step size) are stacked as ``(N, S)``.
@@ -16,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from pgkit import validation
-from pgkit.returns import n_step_returns
+from pgkit.returns import _deltas, _prepare, n_step_returns
 from pgkit.validation import (
     check_finite,
     check_positive_int,
@@ -25,7 +30,43 @@ from pgkit.validation import (
     to_numpy,
 )
 
-__all__ = ["n_step_td_episode", "tabular_episodes"]
+__all__ = ["n_step_td_episode", "tabular_episodes", "td_errors"]
+
+
+def td_errors(rewards: Any, values: Any, next_values: Any, terminated: Any, gamma: float) -> Any:
+    r"""One-step temporal-difference errors (Chapter 6).
+
+    Equation :eq:`ch6-td-error` of Chapter 6.
+
+    .. math::
+
+        \delta_t = r_t + \gamma (1 - \text{terminated}_t) V(s_{t+1}) - V(s_t).
+
+    Truncation does not appear: ``next_values[t]`` is the value of the true next observation, so a
+    cut-off episode is bootstrapped exactly like an ongoing one.
+
+    Parameters
+    ----------
+    rewards : array_like, shape (T,) or (T, N)
+        :math:`r_t`, time-major.
+    values, next_values : array_like, same shape as ``rewards``
+        :math:`V(s_t)` and :math:`V(s_{t+1})`.
+    terminated : array_like of bool, same shape as ``rewards``
+        :math:`s_{t+1}` is terminal.
+    gamma : float in [0, 1]
+        Discount :math:`\gamma`.
+
+    Returns
+    -------
+    deltas : same kind and shape as ``rewards``, float32 or float64 (see the module notes)
+        :math:`\delta_t`.
+    """
+    gamma = check_unit_interval("gamma", gamma)
+    (r, v, nv), (term,), restore = _prepare(
+        {"rewards": rewards, "values": values, "next_values": next_values},
+        {"terminated": terminated},
+    )
+    return restore(_deltas(r, v, nv, term, gamma))
 
 
 def _check_alpha(alpha: Any, runs: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-r"""Per-episode policy-gradient estimates, the raw material for measuring variance (Chapter 5).
+r"""Measuring a policy-gradient estimator's variance: per-episode estimates and their spread (Chapter 5).
 
 Chapter 5 compares weightings :math:`\Psi_t` of the policy-gradient estimator (the whole return
 :math:`R(\tau)`, the reward-to-go :math:`G_t`, an advantage :math:`G_t - V(s_t)`, a discounted
@@ -12,14 +12,15 @@ estimate as a plain vector, one per episode:
     \hat g = \frac{1}{E} \sum_{i=1}^{E} \hat g_i ,
 
 the batch estimate :math:`\hat g` being the average over the :math:`E` episodes of a batch.
-:func:`episode_gradients` returns all :math:`\hat g_i` from one vectorised backward pass; feed
-their mean to :func:`pgkit.estimators.gradient_variance`, or use their spread directly.
+:func:`episode_gradients` returns all :math:`\hat g_i` from one vectorised backward pass;
+:func:`gradient_variance` measures how much a whole estimator scatters over independent
+batches, and :func:`flat_grad` turns one gradient into the plain vector both work with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -29,12 +30,15 @@ from pgkit.validation import (
     check_bool_flags,
     check_finite,
     check_no_overflow,
+    check_positive_int,
     check_same_shape,
+    check_seed,
     check_time_major,
+    is_torch,
     to_numpy,
 )
 
-__all__ = ["episode_gradients"]
+__all__ = ["episode_gradients", "flat_grad", "gradient_variance"]
 
 
 def episode_gradients(
@@ -68,7 +72,7 @@ def episode_gradients(
         True where step :math:`t` ends its episode (``terminated | truncated``).
     params : iterable of torch.Tensor
         The parameters to differentiate, such as ``policy.parameters()``; their order sets the
-        layout of each row, as in :func:`pgkit.estimators.flat_grad`.
+        layout of each row, as in :func:`flat_grad`.
     retain_graph : bool, default False
         Keep the graph of ``log_probs``, to call again with other weights.
 
@@ -140,3 +144,152 @@ def episode_gradients(
         dim=1,
     )
     return check_no_overflow(per_episode, "log_probs", "weights")
+
+
+def flat_grad(
+    loss: torch.Tensor, params: Iterable[torch.Tensor], *, retain_graph: bool = False
+) -> torch.Tensor:
+    r"""The gradient :math:`\nabla_\theta L` of a scalar as one flat vector (Chapter 5).
+
+    Uses ``torch.autograd.grad``, so no parameter's ``.grad`` is read or written.
+    Parameters that ``loss`` does not depend on get zeros: their gradient is zero.
+
+    Parameters
+    ----------
+    loss : torch.Tensor, shape () or one element
+        Scalar :math:`L` that requires grad.
+    params : iterable of torch.Tensor
+        E.g. ``policy.parameters()``; the order sets the layout.
+    retain_graph : bool, default False
+        Keep the graph to differentiate ``loss`` again.
+
+    Returns
+    -------
+    grad : torch.Tensor, 1-D
+        Length :math:`\sum_j \text{numel}(\theta_j)`.
+    """
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(f"loss must be a scalar torch.Tensor, got {type(loss).__name__}")
+    if loss.numel() != 1:
+        raise ValueError(
+            f"loss must be a scalar, got shape {tuple(loss.shape)}; reduce it first "
+            "(e.g. loss.mean())"
+        )
+    if not loss.requires_grad:
+        raise ValueError(
+            "loss does not require grad: it was computed without autograd "
+            "(under torch.no_grad(), from detached tensors, or from numpy)"
+        )
+    params = as_tensor_list("params", params)
+    for i, p in enumerate(params):
+        if not p.requires_grad:
+            raise ValueError(f"params[{i}] does not require grad; call .requires_grad_() on it")
+    grads = torch.autograd.grad(
+        loss.reshape(()), params, retain_graph=retain_graph, allow_unused=True
+    )
+    return torch.cat(
+        [
+            (torch.zeros_like(p) if g is None else g).reshape(-1)
+            for p, g in zip(params, grads, strict=True)
+        ]
+    )
+
+
+def _estimate_to_numpy(estimate: Any, repeat: int) -> np.ndarray:
+    name = f"estimate_fn(seed) for repeat {repeat}"
+    if isinstance(estimate, (list, tuple)):
+        if not estimate:
+            raise ValueError(f"{name} returned an empty sequence")
+        parts = [to_numpy(e, name, dtype=np.float64).reshape(-1) for e in estimate]
+        flat = np.concatenate(parts)
+    elif is_torch(estimate) or isinstance(estimate, np.ndarray):
+        flat = to_numpy(estimate, name, dtype=np.float64).reshape(-1)
+    else:
+        raise TypeError(
+            f"{name} must return a tensor, a numpy array or a list of tensors, "
+            f"got {type(estimate).__name__}"
+        )
+    if flat.size == 0:
+        raise ValueError(f"{name} returned an empty gradient")
+    check_finite(name, flat)
+    return flat
+
+
+def gradient_variance(
+    estimate_fn: Callable[[int], Any],
+    repeats: int,
+    *,
+    seed: int = 0,
+    reduction: Literal["total", "per_parameter"] = "total",
+    return_mean: bool = False,
+) -> float | np.ndarray | tuple[float | np.ndarray, np.ndarray]:
+    r"""Empirical variance of a gradient estimator over independent batches (Chapter 5).
+
+    Equation :eq:`ch2-estimator-variance` of Chapter 2.
+
+    Calls ``estimate_fn`` ``repeats`` = M times with independent seeds, flattens each
+    estimate :math:`\hat g^{(m)} \in \mathbb R^P` and returns the unbiased sample variance
+
+    .. math::
+
+        \hat\sigma_j^2 = \frac{1}{M-1} \sum_{m=1}^{M} \big(\hat g^{(m)}_j - \bar g_j\big)^2,
+        \qquad
+        \text{total} = \sum_{j=1}^{P} \hat\sigma_j^2
+        = \operatorname{tr}\widehat{\operatorname{Cov}}[\hat g],
+
+    the yardstick Chapter 5 uses to compare baselines, reward-to-go and discounting
+    (lower is better at equal bias).
+
+    Parameters
+    ----------
+    estimate_fn : callable
+        ``estimate_fn(seed: int)`` returns one estimate computed from a fresh batch drawn
+        with that seed: a tensor, a numpy array, or a list/tuple of tensors (e.g.
+        ``torch.autograd.grad`` over a policy's parameters). Every call must return the
+        same number of entries.
+    repeats : int
+        M >= 2 independent batches.
+    seed : int, default 0
+        Master seed; the M seeds come from ``numpy.random.SeedSequence(seed).spawn``, so
+        they are independent streams and reproducible.
+    reduction : {"total", "per_parameter"}
+        ``"total"`` for the sum over parameters (a float), ``"per_parameter"`` for the
+        ``(P,)`` array of variances.
+    return_mean : bool, default False
+        Also return the mean estimate :math:`\bar g`, shape ``(P,)``.
+
+    Returns
+    -------
+    variance : float or numpy.ndarray, shape (P,)
+        As chosen by ``reduction``.
+    mean : numpy.ndarray, shape (P,)
+        The mean estimate :math:`\bar g`, only when ``return_mean`` is true (then
+        ``(variance, mean)`` is returned).
+    """
+    if not callable(estimate_fn):
+        raise TypeError(f"estimate_fn must be callable, got {type(estimate_fn).__name__}")
+    repeats = check_positive_int("repeats", repeats)
+    if repeats < 2:
+        raise ValueError("repeats must be >= 2: a variance needs at least two estimates")
+    seed = check_seed("seed", seed)
+    if reduction not in ("total", "per_parameter"):
+        raise ValueError(f"reduction must be 'total' or 'per_parameter', got {reduction!r}")
+    if not isinstance(return_mean, bool):
+        raise TypeError(f"return_mean must be a bool, got {type(return_mean).__name__}")
+
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(repeats)]
+    estimates = []
+    for m, s in enumerate(seeds):
+        flat = _estimate_to_numpy(estimate_fn(s), m)
+        if estimates and flat.shape != estimates[0].shape:
+            raise ValueError(
+                f"estimate_fn returned {flat.size} entries for repeat {m} but "
+                f"{estimates[0].size} for repeat 0; every estimate must have the same size"
+            )
+        estimates.append(flat)
+    stacked = np.stack(estimates)
+    per_parameter = stacked.var(axis=0, ddof=1)
+    variance = float(per_parameter.sum()) if reduction == "total" else per_parameter
+    if return_mean:
+        return variance, stacked.mean(axis=0)
+    return variance

@@ -27,10 +27,13 @@ MODULES = (
     "pgkit.returns",
     "pgkit.losses",
     "pgkit.estimators",
+    "pgkit.importance",
+    "pgkit.analytic_problems",
     "pgkit.objective",
     "pgkit.td",
     "pgkit.variance",
     "pgkit.trust_region",
+    "pgkit.conjugate_gradient",
     "pgkit.validation",
     "pgkit.seeds",
     "pgkit.claims",
@@ -59,8 +62,8 @@ EXCLUDED_MODULES = {
 }
 
 EXCLUDED = {
-    "pgkit.estimators.GaussianQuadratic": "a class (toy problem), not an array function",
-    "pgkit.estimators.SoftmaxBandit": "a class (toy problem), not an array function",
+    "pgkit.analytic_problems.GaussianQuadratic": "a class (toy problem), not an array function",
+    "pgkit.analytic_problems.SoftmaxBandit": "a class (toy problem), not an array function",
     "pgkit.trust_region.LineSearchResult": "a result dataclass with no validation of its own",
     "pgkit.tabular.Episodes": "a result dataclass with no validation of its own",
     "pgkit.objective.episode_returns": "runs episodes in a gymnasium environment",
@@ -256,7 +259,7 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "gamma": gamma,
         "n": 3,
     },
-    "pgkit.returns.td_errors": lambda: {
+    "pgkit.td.td_errors": lambda: {
         **_pick(_arrays(), "rewards", "values", "next_values", "terminated"),
         "gamma": gamma,
     },
@@ -276,19 +279,19 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "clip": 0.25,
     },
     "pgkit.losses.value_loss": lambda: _pick(_tensors(), "values", "returns"),
-    "pgkit.estimators.importance_weights": lambda: _pick(_tensors(), "log_probs", "old_log_probs"),
-    "pgkit.estimators.importance_weighted_loss": lambda: _pick(
+    "pgkit.importance.importance_weights": lambda: _pick(_tensors(), "log_probs", "old_log_probs"),
+    "pgkit.importance.importance_weighted_loss": lambda: _pick(
         _tensors(), "log_probs", "old_log_probs", "advantages"
     ),
-    "pgkit.estimators.importance_weighted_objective": lambda: _pick(
+    "pgkit.importance.importance_weighted_objective": lambda: _pick(
         _tensors(), "log_probs", "old_log_probs", "advantages"
     ),
-    "pgkit.estimators.trajectory_importance_weights": lambda: {
+    "pgkit.importance.trajectory_importance_weights": lambda: {
         **_pick(_tensors(T), "log_probs", "old_log_probs"),
         "dones": _arrays()["dones"],
     },
     "pgkit.estimators.surrogate_loss": lambda: _pick(_tensors(), "log_probs", "weights"),
-    "pgkit.estimators.flat_grad": lambda: dict(zip(("loss", "params"), _graph(), strict=True)),
+    "pgkit.variance.flat_grad": lambda: dict(zip(("loss", "params"), _graph(), strict=True)),
     "pgkit.estimators.per_sample_scores": lambda: {
         "dist_fn": _categorical,
         "params": _theta(),
@@ -300,7 +303,7 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "samples": torch.tensor([0, 1, 2, 1]),
         "weights": np.array([1.0, -0.5, 0.25, 2.0]),
     },
-    "pgkit.estimators.gradient_variance": lambda: {
+    "pgkit.variance.gradient_variance": lambda: {
         "estimate_fn": _estimate,
         "repeats": 4,
         "seed": 3,
@@ -323,7 +326,7 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "fisher_direction": torch.tensor([2.0, -0.5, 0.5]),
         "max_kl": 0.0625,
     },
-    "pgkit.trust_region.conjugate_gradient": lambda: {
+    "pgkit.conjugate_gradient.conjugate_gradient": lambda: {
         "matvec": _spd_matvec,
         "b": torch.tensor([1.0, -0.5, 0.25]),
         "iters": 3,
@@ -393,7 +396,7 @@ NOT_DATA = {"name", "statement", "dtype"}
 # states, not T; a one-element loss is a scalar loss.
 FREE_SHAPE = {
     "pgkit.td.n_step_td_episode.values",
-    "pgkit.estimators.flat_grad.loss",
+    "pgkit.variance.flat_grad.loss",
     "pgkit.returns.normalize_advantages",
     "pgkit.losses.entropy_bonus",
     "pgkit.objective.mc_estimate",
@@ -409,7 +412,7 @@ FREE_SHAPE = {
 CALLER_SHAPED = {
     "pgkit.estimators.per_sample_scores.params",
     "pgkit.estimators.score_function_gradient.params",
-    "pgkit.trust_region.conjugate_gradient.b",
+    "pgkit.conjugate_gradient.conjugate_gradient.b",
     "pgkit.trust_region.natural_step.grad",
     "pgkit.trust_region.backtracking_line_search.step",
 }

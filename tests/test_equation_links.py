@@ -13,16 +13,29 @@ from pathlib import Path
 import pytest
 
 CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
-MODULES = ["returns", "estimators", "losses", "trust_region"]
+MODULES = [
+    "returns",
+    "td",
+    "estimators",
+    "analytic_problems",
+    "variance",
+    "importance",
+    "losses",
+    "trust_region",
+    "conjugate_gradient",
+]
 
 # Public names that implement no labelled equation, with the reason.
 NO_EQUATION = {
     "returns.normalize_advantages": "a numerical convenience, not an equation of the chapters",
-    "estimators.flat_grad": "a helper that flattens a gradient into one vector",
+    "td.n_step_td_episode": "a tabular learning loop over whole episodes, not one equation",
+    "td.tabular_episodes": "runs episodes in an environment to feed n_step_td_episode",
+    "variance.episode_gradients": "splits an estimator into per-episode terms, to measure it",
+    "variance.flat_grad": "a helper that flattens a gradient into one vector",
     "losses.clip_fraction": "a diagnostic that PPO logs, not part of the objective",
     "losses.entropy_bonus": "the chapters add it in words; no labelled equation",
     "trust_region.LineSearchResult": "a dataclass holding the line search's outcome",
-    "trust_region.conjugate_gradient": "a linear solver that natural_step uses",
+    "conjugate_gradient.conjugate_gradient": "a linear solver that natural_step uses",
 }
 
 EQ_ROLE = re.compile(r":eq:`([^`]+)`")

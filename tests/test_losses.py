@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pgkit.estimators import surrogate_loss
 from pgkit.losses import (
     approx_kl,
     clip_fraction,
@@ -33,6 +34,32 @@ def test_policy_gradient_loss_treats_weights_as_constants():
     policy_gradient_loss(log_probs, weights).backward()
     assert torch.allclose(log_probs.grad, torch.tensor([-1.5, -2.5]))
     assert weights.grad is None
+
+
+@pytest.mark.parametrize(
+    "log_probs, weights",
+    [
+        (torch.tensor([-1.0, -2.0, -0.5]), torch.tensor([2.0, -1.0, 4.0])),
+        (torch.tensor([[-1.0], [-3.0]], dtype=torch.float64), np.array([[1.5], [-0.5]])),
+        (np.zeros(3), torch.zeros(3)),
+        (torch.zeros(3, dtype=torch.long), torch.zeros(3)),
+        (torch.zeros(3), torch.zeros(2)),
+        (torch.tensor([0.0, math.nan]), torch.zeros(2)),
+        (torch.zeros(2), torch.tensor([math.inf, 0.0])),
+        (torch.zeros(0), torch.zeros(0)),
+        (torch.full((2,), -3e38), torch.full((2,), 3e38)),
+    ],
+    ids=["values", "float64-numpy", "numpy", "integer", "shape", "nan", "inf", "empty", "overflow"],
+)
+def test_policy_gradient_loss_is_surrogate_loss_results_and_errors(log_probs, weights):
+    # one equation under two names: the same value, or the same error with the same message
+    def outcome(fn):
+        try:
+            return fn(log_probs, weights).item()
+        except (TypeError, ValueError) as e:
+            return type(e), str(e)
+
+    assert outcome(policy_gradient_loss) == outcome(surrogate_loss)
 
 
 def test_value_loss_is_mean_squared_error():

@@ -1,5 +1,8 @@
 """Tests for pgkit.returns: plain loop references, identities between estimators, analytic
-cases and every error path."""
+cases and every error path.
+
+pgkit.td.td_errors is tested here too: it follows the same array conventions, and GAE with
+lam = 0 is the TD error, so the shared tables below cover it with the returns."""
 
 import subprocess
 import sys
@@ -17,9 +20,9 @@ from pgkit.returns import (
     lambda_returns,
     n_step_returns,
     normalize_advantages,
-    td_errors,
     trajectory_returns,
 )
+from pgkit.td import td_errors
 
 TOL = {"rtol": 1e-9, "atol": 1e-9}
 
@@ -390,6 +393,17 @@ def test_importing_returns_does_not_import_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_td_errors_still_imports_from_returns():
+    # kept for one release: the old path gives the function of pgkit.td, documented there only
+    import pgkit.returns
+    from pgkit.returns import td_errors as old_path
+
+    assert old_path is td_errors
+    assert "td_errors" not in pgkit.returns.__all__
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        pgkit.returns.nope  # noqa: B018
 
 
 def test_normalize_advantages_has_zero_mean_and_unit_std():

@@ -1,5 +1,7 @@
 """Tests for pgkit.td: the online n-step TD algorithm written as Sutton and Barto's loop,
-hand-computable driving cases, convergence on the random walk, and every error path."""
+hand-computable driving cases, convergence on the random walk, and every error path. td_errors
+shares the array conventions of pgkit.returns and is tested with them in test_returns; here it
+gets a case by hand."""
 
 import gymnasium
 import numpy as np
@@ -8,9 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pgkit.envs import DrivingEnv, RandomWalkEnv
-from pgkit.td import n_step_td_episode, tabular_episodes
+from pgkit.td import n_step_td_episode, tabular_episodes, td_errors
 
 TOL = {"rtol": 1e-12, "atol": 1e-12}
+
+
+def test_td_errors_by_hand():
+    # delta_t = r_t + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t); a truncation still bootstraps
+    rewards = np.array([1.0, 0.0, 2.0])
+    values = np.array([0.5, 1.0, 1.5])
+    next_values = np.array([1.0, 1.5, 4.0])
+    terminated = np.array([False, True, False])
+    deltas = td_errors(rewards, values, next_values, terminated, gamma=0.5)
+    np.testing.assert_allclose(deltas, [1.0, -1.0, 2.5], **TOL)
 
 
 def ref_n_step_td(values, states, rewards, gamma, n, alpha, length):
