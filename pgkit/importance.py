@@ -8,7 +8,9 @@ gradient of the current policy :math:`\pi_\theta` once each step is reweighted b
     \rho_t = \frac{\pi_\theta(a_t \mid s_t)}{\pi_{\theta_\text{old}}(a_t \mid s_t)}.
 
 This module holds the per-step ratios (:func:`importance_weights`), their running products
-within an episode (:func:`trajectory_importance_weights`), and the importance-sampled
+within an episode (:func:`trajectory_importance_weights`), the per-decision reward-to-go that
+weights each reward only by the ratios of the actions before it (:func:`per_decision_returns`),
+and the importance-sampled
 surrogate that PPO starts from (:func:`importance_weighted_objective`,
 :func:`importance_weighted_loss`). All work in log space, so that two far-apart policies raise
 an error that names the arguments rather than returning ``inf``.
@@ -22,12 +24,14 @@ import numpy as np
 import torch
 
 from pgkit.estimators import _checked_numpy, _like
+from pgkit.returns import _prepare, _reverse_scan
 from pgkit.validation import (
     check_bool_flags,
     check_float_tensor,
     check_no_overflow,
     check_same_shape,
     check_time_major,
+    check_unit_interval,
     is_torch,
     to_numpy,
 )
@@ -36,6 +40,7 @@ __all__ = [
     "importance_weighted_loss",
     "importance_weighted_objective",
     "importance_weights",
+    "per_decision_returns",
     "trajectory_importance_weights",
 ]
 
@@ -140,6 +145,62 @@ def trajectory_importance_weights(log_probs: Any, old_log_probs: Any, dones: Any
     with np.errstate(over="ignore"):  # reported by name below
         weights = log_w.exp() if torch_out else np.exp(log_w)
     return check_no_overflow(weights, "log_probs", "old_log_probs", fix=_RATIO_FIX)
+
+
+def per_decision_returns(
+    rewards: Any, log_probs: Any, old_log_probs: Any, dones: Any, gamma: float
+) -> Any:
+    r"""Per-decision importance-weighted reward-to-go on data from :math:`\pi_{\theta_\text{old}}` (Chapter 8).
+
+    Equation :eq:`ch8-per-decision` of Chapter 8. Each reward is weighted by the ratios of the
+    actions between step :math:`t` and itself, never by those of later actions:
+
+    .. math::
+
+        \hat G_t = \sum_{t'=t}^{t_1} \gamma^{t'-t} \Big(\prod_{k=t+1}^{t'} \rho_k\Big) r_{t'}
+        = r_t + \gamma\, (1 - \text{done}_t)\, \rho_{t+1}\, \hat G_{t+1},
+
+    where :math:`t_1` is the last step of :math:`t`'s episode and
+    :math:`\rho_k = \pi_\theta(a_k \mid s_k) / \pi_{\theta_\text{old}}(a_k \mid s_k)`. Given
+    :math:`(s_t, a_t)`, :math:`\hat G_t` is an unbiased estimate of the target policy's
+    :math:`Q^{\pi_\theta}_\gamma(s_t, a_t)`, so with :math:`w_t` of
+    :func:`trajectory_importance_weights`,
+    :math:`\sum_t \gamma^{t - t_0} w_t \nabla_\theta \log\pi_\theta(a_t \mid s_t)\, \hat G_t` is an
+    unbiased off-policy gradient estimate and :math:`\rho_{t_0} \hat G_{t_0}` one of
+    :math:`J_\gamma(\theta)`. At :math:`\theta = \theta_\text{old}` it is
+    :func:`pgkit.returns.discounted_returns`. The weights are constants: no gradient flows
+    through them.
+
+    Parameters
+    ----------
+    rewards : array_like or torch.Tensor, shape (T,) or (T, N)
+        :math:`r_t`, time-major, collected with :math:`\pi_{\theta_\text{old}}`.
+    log_probs, old_log_probs : array_like or torch.Tensor, same shape
+        :math:`\log\pi_\theta(a_t \mid s_t)` and :math:`\log\pi_{\theta_\text{old}}(a_t \mid s_t)`.
+    dones : array_like of bool (or 0/1), same shape
+        ``True`` where step :math:`t` ends its episode (``terminated | truncated``; a truncated
+        episode's tail is simply missing, as in :func:`pgkit.returns.discounted_returns`).
+    gamma : float in [0, 1]
+        Discount :math:`\gamma`.
+
+    Returns
+    -------
+    returns : same kind as ``rewards``, same shape, float32 or float64
+        :math:`\hat G_t`.
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, non-finite inputs, or ratios or returns beyond the float range.
+    """
+    gamma = check_unit_interval("gamma", gamma)
+    # the ratios are weights, not part of the graph: to_numpy detaches a tensor
+    rho = to_numpy(importance_weights(log_probs, old_log_probs), "log_probs")
+    (r, rho), (done,), restore = _prepare({"rewards": rewards, "log_probs": rho}, {"dones": dones})
+    # the ratio of the next action, rho_{t+1}; the last row has no next step in the batch
+    rho_next = np.concatenate([rho[1:], np.ones_like(rho[:1])])
+    with np.errstate(over="ignore"):  # reported by name in restore
+        return restore(_reverse_scan(r, gamma * ~done * rho_next))
 
 
 def importance_weighted_objective(log_probs: Any, old_log_probs: Any, advantages: Any) -> Any:

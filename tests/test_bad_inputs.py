@@ -286,6 +286,11 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
     "pgkit.importance.importance_weighted_objective": lambda: _pick(
         _tensors(), "log_probs", "old_log_probs", "advantages"
     ),
+    "pgkit.importance.per_decision_returns": lambda: {
+        **_pick(_arrays(), "rewards", "dones"),
+        **_pick(_tensors(T), "log_probs", "old_log_probs"),
+        "gamma": gamma,
+    },
     "pgkit.importance.trajectory_importance_weights": lambda: {
         **_pick(_tensors(T), "log_probs", "old_log_probs"),
         "dones": _arrays()["dones"],

@@ -9,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pgkit import importance, returns
 from pgkit.analytic_problems import SoftmaxBandit
 from pgkit.estimators import score_function_gradient
 from pgkit.importance import (
@@ -184,3 +185,59 @@ def test_trajectory_importance_weights_errors(args, error, match):
 def test_importance_weighted_objective_errors(advantages, match):
     with pytest.raises(ValueError, match=match):
         importance_weighted_objective(torch.zeros(2), torch.zeros(2), advantages)
+
+
+# ------------------------------------------------------------------ per-decision returns
+
+
+def _per_decision_loop(rewards, log_probs, old_log_probs, dones, gamma):
+    """G_t = sum over t' >= t in t's episode of gamma^(t'-t) prod_{k=t+1}^{t'} rho_k r_t'."""
+    rho = np.exp(log_probs - old_log_probs)
+    out = np.zeros_like(rewards)
+    for t in range(len(rewards)):
+        total, weight = 0.0, 1.0
+        for u in range(t, len(rewards)):
+            if u > t:
+                weight *= gamma * rho[u]
+            total += weight * rewards[u]
+            if dones[u]:
+                break
+        out[t] = total
+    return out
+
+
+def test_per_decision_returns_match_a_loop():
+    rng = np.random.default_rng(0)
+    rewards = rng.normal(size=12)
+    log_probs, old = np.log(rng.uniform(0.2, 0.9, size=(2, 12)))
+    dones = np.zeros(12, dtype=bool)
+    dones[[3, 7]] = True
+    got = importance.per_decision_returns(rewards, log_probs, old, dones, 0.9)
+    np.testing.assert_allclose(got, _per_decision_loop(rewards, log_probs, old, dones, 0.9))
+
+
+def test_per_decision_returns_are_discounted_returns_on_policy():
+    rng = np.random.default_rng(1)
+    rewards = rng.normal(size=(9, 3))
+    log_probs = np.log(rng.uniform(0.2, 0.9, size=(9, 3)))
+    dones = rng.random((9, 3)) < 0.3
+    np.testing.assert_allclose(
+        importance.per_decision_returns(rewards, log_probs, log_probs, dones, 0.95),
+        returns.discounted_returns(rewards, dones, 0.95),
+    )
+
+
+def test_per_decision_returns_follow_the_rewards_kind_and_carry_no_gradient():
+    log_probs = torch.log(torch.tensor([0.5, 0.6, 0.3], dtype=torch.float64)).requires_grad_()
+    old = torch.log(torch.tensor([0.5, 0.5, 0.5], dtype=torch.float64))
+    rewards = torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64)
+    got = importance.per_decision_returns(rewards, log_probs, old, np.zeros(3, bool), 1.0)
+    assert isinstance(got, torch.Tensor) and not got.requires_grad
+    torch.testing.assert_close(got, torch.tensor([1 + 1.2 * (1 + 0.6), 1 + 0.6, 1.0]).double())
+
+
+def test_per_decision_returns_refuse_ratios_beyond_the_float_range():
+    with pytest.raises(ValueError, match="log_probs"):
+        importance.per_decision_returns(
+            np.ones(2), np.array([0.0, 800.0]), np.zeros(2), np.zeros(2, bool), 0.9
+        )
