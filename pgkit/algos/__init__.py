@@ -33,8 +33,9 @@ that draws the reset seeds of later batches. Same seed, same machine -> identica
 
 from __future__ import annotations
 
-# The configurations are importable from here too; they are documented in pgkit.algos.configs.
-from pgkit.algos.configs import A2CConfig, PPOConfig, ReinforceConfig, VPGConfig  # noqa: F401
+from pgkit.algos._a2c import a2c
+from pgkit.algos._ppo import PPOUpdateStats, ppo, ppo_update
+from pgkit.algos._reinforce import reinforce
 from pgkit.algos._run import (
     HISTORY_KEYS,
     TrainingDivergedError,
@@ -42,10 +43,10 @@ from pgkit.algos._run import (
     TrainResult,
     tqdm,  # noqa: F401  (the silenced progress bar, which pgkit.sweeps uses too)
 )
-from pgkit.algos._a2c import a2c
-from pgkit.algos._ppo import PPOUpdateStats, ppo, ppo_update
-from pgkit.algos._reinforce import reinforce
 from pgkit.algos._vpg import vpg
+
+# The configurations are importable from here too; they are documented in pgkit.algos.configs.
+from pgkit.algos.configs import A2CConfig, PPOConfig, ReinforceConfig, VPGConfig  # noqa: F401
 
 # Looked up here by the loops at call time (see _run._seam); kept importable from
 # pgkit.algos as before the package split.
