@@ -12,14 +12,17 @@ the defaults named in each docstring, so a misspelt one is a ``TypeError`` namin
 
 Each function builds a frozen, validated configuration (:mod:`pgkit.algos.configs`, e.g.
 :class:`~pgkit.algos.configs.PPOConfig`) from its keyword arguments; its loop reads only that,
-and the run stores it (``TrainResult.config``, ``config.json``). Shared plumbing lives in the
-private ``_Run``: seeding, the progress bar, the history and the NaN guard. The package keeps
-one file per algorithm (``_reinforce.py``, ``_vpg.py``, ``_a2c.py``, ``_ppo.py``), the shared
-run in ``_run.py`` and the configurations in ``configs.py``; everything public is importable
-from ``pgkit.algos`` itself. Training runs with ``torch.set_num_threads(1)``: the networks are tiny,
-so a second thread only adds synchronisation cost and makes timings erratic when anything
-else runs on the machine (measured in the book's TOOLCHAIN notes); the previous thread
-count and torch's global random state are restored afterwards.
+and the run stores it (``TrainResult.config``, ``config.json``). :func:`ppo_update`, PPO's
+update of one batch, is public so that a chapter can run its own outer loop around it.
+
+The package keeps one file per algorithm (``_reinforce.py``, ``_vpg.py``, ``_a2c.py``,
+``_ppo.py``), the shared plumbing in ``_run.py`` (the private ``_Run``: seeding, the progress
+bar, the history and the NaN guard) and the configurations in ``configs.py``; everything
+public is importable from ``pgkit.algos`` itself, as before the split. Training runs with
+``torch.set_num_threads(1)``: the networks are tiny, so a second thread only adds
+synchronisation cost and makes timings erratic when anything else runs on the machine
+(measured in the book's TOOLCHAIN notes); the previous thread count and torch's global
+random state are restored afterwards.
 
 Stopping: Ctrl-C (or a notebook's stop button) raises :class:`TrainingInterrupted`, a
 ``KeyboardInterrupt`` whose ``.result`` is the partial :class:`TrainResult`, so the

@@ -365,11 +365,12 @@ def _check_update(policy, optimizer, obs, actions, old_log_probs, advantages, va
     floats.append(None if returns is None else check_float_tensor("returns", returns))
     if old_log_probs.ndim != 1 or len(old_log_probs) == 0:
         raise ValueError(
-            f"old_log_probs must be 1-D and not empty, shape (B,), got shape {tuple(old_log_probs.shape)}; "
+            "old_log_probs must be 1-D and not empty, shape (B,), got shape "
+            f"{tuple(old_log_probs.shape)}; "
             "flatten the batch over time and environments first, e.g. x.flatten(0, 1)"
         )
-    for name, x in (("obs", obs), ("actions", actions), ("advantages", advantages),
-                    ("returns", returns)):  # fmt: skip
+    batch = {"obs": obs, "actions": actions, "advantages": advantages, "returns": returns}
+    for name, x in batch.items():
         if x is None:
             continue
         if not isinstance(x, torch.Tensor):
