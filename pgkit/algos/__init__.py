@@ -67,3 +67,12 @@ __all__ = [
     "reinforce",
     "vpg",
 ]
+
+# The public objects say they belong here, where they are documented and imported from (as
+# before the split into files): tools that look functions up by module find them here.
+for _public in (
+    PPOUpdateStats, TrainResult, TrainingDivergedError, TrainingInterrupted,
+    a2c, ppo, ppo_update, reinforce, vpg,
+):  # fmt: skip
+    _public.__module__ = __name__
+del _public
