@@ -19,11 +19,10 @@ Three measurements, each a median over seeds, printed as one Markdown table:
     policy and value trunks of the same 64x64 shape, as pgkit does.
 
     How the evaluation hooks in. SB3: a callback that evaluates when ``num_timesteps``
-    reaches each multiple of 10k (mid-rollout, with the policy of the last update). pgkit
-    has no callbacks by design, so this script wraps ``pgkit.algos.collect`` (the function
-    the algorithms call for every batch): before a batch is collected it evaluates the
-    policy it is handed once the steps so far have crossed the next multiple of 10k; that is
-    the policy right after the last update, and nothing on the training path changes.
+    reaches each multiple of 10k (mid-rollout, with the policy of the last update). pgkit:
+    ``ppo``'s ``on_iteration`` hook, called after every update with the run so far,
+    evaluates the policy once the steps so far have crossed the next multiple of 10k; that
+    is the policy right after the last update, and nothing on the training path changes.
     pgkit's batches are 256 steps, so its evaluations fall at the first batch boundary
     past each multiple (10,240, 20,224, ...); the table reports those true step counts.
 
@@ -109,21 +108,18 @@ def pgkit_time_to_solve(seed: int, budget: int) -> tuple[int, float, float] | No
             state["solved"] = (state["steps"], *clock.elapsed())
             raise Solved
 
-    def collect_and_evaluate(envs, policy, steps, value_fn=None):
-        check(policy)
-        batch = collect(envs, policy, steps, value_fn)
-        state["steps"] += batch.rewards.numel()
-        return batch
+    def after_update(run) -> None:
+        state["steps"] = run.config["steps_done"]
+        check(run.policy)
 
-    algos.collect = collect_and_evaluate
     try:
         clock = Clock()
-        result = algos.ppo("CartPole-v1", total_steps=budget, seed=seed, progress=False, **CARTPOLE)
-        check(result.policy)  # the evaluation after the last update
+        algos.ppo(
+            "CartPole-v1", total_steps=budget, seed=seed, progress=False,
+            on_iteration=after_update, **CARTPOLE,
+        )  # fmt: skip
     except Solved:
         pass
-    finally:
-        algos.collect = collect
     return state["solved"]
 
 

@@ -32,13 +32,15 @@ import json
 import math
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pgkit.staging import _hidden_name, _replace, _through_link, _tidy, _write_run
+
+if TYPE_CHECKING:
+    from pgkit.algos import TrainResult
 
 # Format 2 stores the configuration inside the checkpoint; format 1 files still load.
 FORMAT_VERSION = 2
@@ -49,27 +51,15 @@ HISTORY = "history.csv"
 CURVE = "learning_curve.png"
 
 
-@dataclass(frozen=True)
-class Run:
-    """A loaded run: the rebuilt networks, the configuration and the training history.
+def __getattr__(name: str) -> Any:
+    # Run was the loaded run's own type; load_run now returns pgkit.algos.TrainResult, which
+    # holds the same fields. The name is kept for one release, looked up lazily so that
+    # importing this module does not import torch.
+    if name == "Run":
+        from pgkit.algos import TrainResult
 
-    Parameters
-    ----------
-    policy : torch.nn.Module
-        The policy, as :func:`pgkit.policies.make_policy` builds it, with its trained weights.
-    value_fn : pgkit.policies.ValueFunction or None
-        The value function, None where the run trained none.
-    config : dict
-        The run's configuration (``config.json``).
-    history : dict of str to numpy.ndarray
-        The training history (``history.csv``); empty where the folder has none, or where
-        it was loaded with ``history=False``.
-    """
-
-    policy: Any
-    value_fn: Any
-    config: dict[str, Any]
-    history: dict[str, np.ndarray]
+        return TrainResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def save_run(result: Any, out: str | Path, *, overwrite: bool = False) -> Path:
@@ -280,7 +270,7 @@ def read_history(path: str | Path) -> dict[str, np.ndarray]:
     return {name: np.array(values, dtype=np.float64) for name, values in columns.items()}
 
 
-def load_run(path: str | Path, *, history: bool = True) -> Run:
+def load_run(path: str | Path, *, history: bool = True) -> TrainResult:
     """Rebuild the policy and value function of the run folder ``path`` and load their weights.
 
     Parameters
@@ -288,12 +278,15 @@ def load_run(path: str | Path, *, history: bool = True) -> Run:
     path : str or Path
         A folder written by :func:`save_run`.
     history : bool
-        Read ``history.csv`` too. False leaves it unread (``Run.history`` is then empty), so
-        a damaged history never stops a policy from being evaluated.
+        Read ``history.csv`` too. False leaves it unread (the result's ``history`` is then
+        empty), so a damaged history never stops a policy from being evaluated.
 
     Returns
     -------
-    Run
+    pgkit.algos.TrainResult
+        The rebuilt networks with their weights, the configuration (``config.json``) and
+        the history (``history.csv``; empty where the folder has none). The same type a
+        training run returns (``checkpoints.Run`` is kept as its alias for one release).
 
     Raises
     ------
@@ -308,6 +301,7 @@ def load_run(path: str | Path, *, history: bool = True) -> Run:
     import torch
 
     import pgkit.envs  # noqa: F401  (registers the "pgkit/..." environment ids)
+    from pgkit.algos import TrainResult
     from pgkit.policies import ValueFunction, make_policy, observation_dim
 
     path = Path(path)
@@ -360,7 +354,7 @@ def load_run(path: str | Path, *, history: bool = True) -> Run:
             state["value_fn"], "value function", path,
         )  # fmt: skip
     read = history and (path / HISTORY).is_file()
-    return Run(
+    return TrainResult(
         policy=policy,
         value_fn=value_fn,
         config=config,

@@ -311,6 +311,7 @@ def test_non_boolean_progress_is_rejected(name):
     [
         ("reinforce", "reward_to_go"),
         ("reinforce", "normalize"),
+        ("reinforce", "normalize_advantages"),
         ("vpg", "normalize_advantages"),
         ("a2c", "normalize_advantages"),
         ("a2c", "anneal_lr"),
@@ -337,6 +338,8 @@ def test_non_boolean_flags_are_rejected(name, flag):
         ("ppo", dict(ent_coef=-0.01), ValueError, "ent_coef must be >= 0"),
         ("a2c", dict(max_grad_norm=0), ValueError, "max_grad_norm must be > 0"),
         ("a2c", dict(optimizer="sgd"), ValueError, "optimizer must be 'rmsprop' or 'adam'"),
+        ("ppo", dict(optimizer="sgd"), ValueError, "optimizer must be 'rmsprop' or 'adam'"),
+        ("ppo", dict(optimizer=torch.optim.Adam), TypeError, "write the loop around .*ppo_update"),
         ("a2c", dict(num_envs=0), ValueError, "num_envs must be >= 1"),
         ("vpg", dict(n_steps=2.5), TypeError, "n_steps must be a positive integer"),
         ("vpg", dict(value_iters=0), ValueError, "value_iters must be >= 1"),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from pgkit import algos, staging
+from pgkit import algos, checkpoints, staging
 from pgkit.checkpoints import (
     CHECKPOINT,
     CONFIG,
@@ -78,6 +78,26 @@ def test_config_and_history_round_trip(ppo_result, saved):
     assert set(run.history) == set(ppo_result.history)
     for key, values in ppo_result.history.items():
         np.testing.assert_allclose(run.history[key], values, rtol=1e-12, err_msg=key)
+
+
+def test_load_run_returns_the_result_type_training_returns(ppo_result, saved):
+    run = load_run(saved)
+    assert type(run) is type(ppo_result) is algos.TrainResult
+    assert checkpoints.Run is algos.TrainResult  # the old name, kept for one release
+    assert run.config == json.loads(json.dumps(ppo_result.config))
+
+
+def test_a_run_saved_before_the_config_dataclasses_still_loads(ppo_result, tmp_path):
+    """Older config.json files lack newer keys (ppo's optimizer) or use older names."""
+    out = save_run(ppo_result, tmp_path / "run")
+    config = json.loads((out / CONFIG).read_text())
+    del config["optimizer"]
+    state = torch.load(out / CHECKPOINT, weights_only=True)
+    state["config"] = config
+    torch.save(state, out / CHECKPOINT)
+    (out / CONFIG).write_text(json.dumps(config))
+    run = load_run(out)
+    assert "optimizer" not in run.config and run.config["algo"] == "ppo"
 
 
 def test_history_keeps_nan_entries(tmp_path):
