@@ -18,14 +18,14 @@ import time
 import numpy as np
 import torch
 
-from pgkit.policies import make_policy
-from pgkit.rollout import _fast_distributions, collect, make_vec_env
+from pgkit.policies import make_policy, unchecked_distributions
+from pgkit.rollout import collect, make_vec_env
 
 
 def raw_steps_per_second(envs, policy, steps: int) -> float:
     obs, _ = envs.reset(seed=1)
     start = time.process_time()
-    with torch.no_grad(), _fast_distributions():
+    with torch.no_grad(), unchecked_distributions():
         for _ in range(steps):
             action = policy(torch.from_numpy(obs)).sample().numpy()
             obs, *_ = envs.step(action)

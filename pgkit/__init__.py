@@ -32,6 +32,7 @@ _SUBMODULES = (
     "trust_region",
     "validation",
     "variance",
+    "vec_env",
     "workbook",
 )
 
