@@ -230,6 +230,12 @@ def _restart_cartpole_columns(envs: RolloutEnv, obs: np.ndarray, done: np.ndarra
     directly: a wrapper in between could transform what it returns.
     """
     cartpole = envs.env
+    if not all(hasattr(cartpole, name) for name in _CARTPOLE_FIELDS):
+        raise RuntimeError(
+            f"this gymnasium's CartPoleVectorEnv has no {', '.join(_CARTPOLE_FIELDS)}, which "
+            "pgkit restarts finished sub-envs through; build it with "
+            "make_vec_env(env_id, n, autoreset_mode=AutoresetMode.SAME_STEP) instead"
+        )
     fresh = cartpole.np_random.uniform(cartpole.low, cartpole.high, size=(4, int(done.sum())))
     cartpole.state[:, done], cartpole.steps[done], cartpole.prev_done[done] = fresh, 0, False
     obs = np.array(obs, np.float32)
@@ -237,6 +243,7 @@ def _restart_cartpole_columns(envs: RolloutEnv, obs: np.ndarray, done: np.ndarra
     envs.restarted(obs, done)
 
 
+_CARTPOLE_FIELDS = ("state", "steps", "prev_done", "low", "high")
 _DISABLED = (
     "autoreset_mode DISABLED is not supported: collect needs the env to reset "
     "finished episodes itself; use AutoresetMode.NEXT_STEP or AutoresetMode.SAME_STEP"

@@ -82,3 +82,10 @@ def test_env_id_must_be_a_registered_string():
 def test_rollout_keeps_the_old_import_paths():
     for name in ("RolloutEnv", "make_vec_env", "reset_envs"):
         assert getattr(pgkit.rollout, name) is getattr(pgkit.vec_env, name)
+
+
+def test_a_cartpole_without_the_fields_restarted_says_what_to_use_instead():
+    envs = make_vec_env("CartPole-v1", 2, seed=0)
+    del envs.env.prev_done  # as a gymnasium that renamed it would look
+    with pytest.raises(RuntimeError, match="SAME_STEP"):
+        pgkit.vec_env._reset_finished(envs, envs.obs, np.array([True, False]))
