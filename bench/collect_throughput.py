@@ -6,9 +6,8 @@ same plus log-probabilities, buffers, episode bookkeeping and partial resets. Bo
 the same native vector env in the same process, interleaved, timed by the CPU time of this
 (single-threaded) process so that other load on a shared machine disturbs them less; the
 table shows medians over repeats. The last column is collect on CartPole built as a
-SyncVectorEnv, which restarts finished sub-envs through the public
-``reset(options={"reset_mask": ...})``: what dropping the restart of the native env's
-columns (pgkit.vec_env) would cost.
+SyncVectorEnv (SAME_STEP autoreset, no restart of the native env's columns by pgkit.vec_env):
+what building CartPole without the native vector env would cost.
 
 Usage: python bench/collect_throughput.py [--repeats 7] [--steps 256]
 """
@@ -18,12 +17,12 @@ from __future__ import annotations
 import argparse
 import time
 
-import gymnasium as gym
 import numpy as np
 import torch
+from gymnasium.vector import AutoresetMode
 
 from pgkit.policies import make_policy, unchecked_distributions
-from pgkit.rollout import RolloutEnv, collect, make_vec_env
+from pgkit.rollout import collect, make_vec_env
 
 
 def raw_steps_per_second(envs, policy, steps: int) -> float:
@@ -58,8 +57,9 @@ def main() -> None:
     for num_envs in (8, 64):
         raw_envs = make_vec_env("CartPole-v1", num_envs=num_envs, seed=args.seed)
         envs = make_vec_env("CartPole-v1", num_envs=num_envs, seed=args.seed)
-        sync_envs = RolloutEnv(gym.make_vec("CartPole-v1", num_envs, vectorization_mode="sync"))
-        sync_envs.reset(seed=args.seed)
+        sync_envs = make_vec_env(
+            "CartPole-v1", num_envs, seed=args.seed, autoreset_mode=AutoresetMode.SAME_STEP
+        )
         policy = make_policy(envs.single_observation_space, envs.single_action_space)
         collect(envs, policy, args.steps)  # warm-up
         collect(sync_envs, policy, args.steps)
