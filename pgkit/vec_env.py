@@ -226,8 +226,9 @@ def _restart_cartpole_columns(envs: RolloutEnv, obs: np.ndarray, done: np.ndarra
     into its state arrays (``state``, ``steps``, ``prev_done``, undocumented attributes of
     ``CartPoleVectorEnv``). The same draw keeps every number that the chapters print; building
     CartPole as a ``SyncVectorEnv`` would instead change them and collect about 1.15x slower
-    with 8 sub-envs and 2.5x slower with 64 (``bench/collect_throughput.py``). Only used when the native env is the wrapped one
-    directly: a wrapper in between could transform what it returns.
+    with 8 sub-envs and 2.5x slower with 64 (``bench/collect_throughput.py``). Only used when
+    the native env is the wrapped one directly: a wrapper in between could transform what it
+    returns.
     """
     cartpole = envs.env
     if not all(hasattr(cartpole, name) for name in _CARTPOLE_FIELDS):
