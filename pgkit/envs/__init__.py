@@ -27,9 +27,9 @@ Usage::
 Every environment is seeded by ``reset(seed=...)`` and draws all randomness from
 ``self.np_random``, so the same seed and actions give the same episode.
 
-One module per environment family: :mod:`pgkit.envs.bandit`, :mod:`pgkit.envs.driving`,
-:mod:`pgkit.envs.random_walk`, :mod:`pgkit.envs.point_mass` (with the exact LQR solutions in
-:mod:`pgkit.envs.lqr`) and :mod:`pgkit.envs.registration`; every name is importable from
+One module per environment family: ``pgkit.envs.bandit``, ``pgkit.envs.driving``,
+``pgkit.envs.random_walk``, ``pgkit.envs.point_mass`` (with the exact LQR solutions in
+``pgkit.envs.lqr``) and ``pgkit.envs.registration``; every name is importable from
 ``pgkit.envs`` itself.
 """
 

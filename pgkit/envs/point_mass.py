@@ -134,7 +134,7 @@ class PointMassVectorEnv(VectorEnv):
     The same dynamics, reward and start distribution, without a Python call per sub-env (about
     10x faster than ``SyncVectorEnv`` at 16 copies, which is most of Chapter 4's training time).
     ``gymnasium.make_vec("pgkit/PointMass-v0", n)`` builds it (so does
-    :func:`pgkit.rollout.make_vec_env`, which Chapter 4's training uses). Observations are
+    :func:`pgkit.vec_env.make_vec_env`, which Chapter 4's training uses). Observations are
     (n, 1), actions (n, 1). Autoreset is gymnasium's NEXT_STEP: a sub-env whose episode ended on
     the previous step ignores its action and starts again (reward 0, not truncated).
     ``reset(options={"reset_mask": mask})`` restarts only the sub-envs where the (n,) boolean

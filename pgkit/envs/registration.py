@@ -12,7 +12,7 @@ _ENTRY_POINTS = {
     "pgkit/RandomWalk-v0": "pgkit.envs.random_walk:RandomWalkEnv",
     "pgkit/PointMass-v0": "pgkit.envs.point_mass:PointMassEnv",
 }
-# Used by gymnasium.make_vec (and so by pgkit.rollout.make_vec_env) for NEXT_STEP autoreset.
+# Used by gymnasium.make_vec (and so by pgkit.vec_env.make_vec_env) for NEXT_STEP autoreset.
 _VECTOR_ENTRY_POINTS = {"pgkit/PointMass-v0": "pgkit.envs.point_mass:PointMassVectorEnv"}
 
 
