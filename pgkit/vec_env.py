@@ -131,8 +131,8 @@ def make_vec_env(
         spec = gym.spec(env_id)
     except gym.error.Error as e:
         raise ValueError(
-            f"env_id {env_id!r} is not a registered gymnasium environment ({e}); "
-            "check the spelling and version suffix, e.g. 'CartPole-v1'"
+            f"unknown environment id {env_id!r} ({e}): {env_id!r} is not a registered "
+            "gymnasium environment; check the spelling and version suffix, e.g. 'CartPole-v1'"
         ) from e
     if spec.vector_entry_point is not None and mode is AutoresetMode.NEXT_STEP:
         # One numpy call steps all copies; it resets in its own mode, checked below.
