@@ -5,7 +5,9 @@ forward, one sample and one vectorised env.step, with nothing stored. collect do
 same plus log-probabilities, buffers, episode bookkeeping and partial resets. Both run on
 the same native vector env in the same process, interleaved, timed by the CPU time of this
 (single-threaded) process so that other load on a shared machine disturbs them less; the
-table shows medians over repeats.
+table shows medians over repeats. The last column is collect on CartPole built as a
+SyncVectorEnv (SAME_STEP autoreset, no restart of the native env's columns by pgkit.vec_env):
+what building CartPole without the native vector env would cost.
 
 Usage: python bench/collect_throughput.py [--repeats 7] [--steps 256]
 """
@@ -17,6 +19,7 @@ import time
 
 import numpy as np
 import torch
+from gymnasium.vector import AutoresetMode
 
 from pgkit.policies import make_policy, unchecked_distributions
 from pgkit.rollout import collect, make_vec_env
@@ -47,20 +50,28 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     print(f"CartPole-v1, {args.steps} steps per call, median of {args.repeats} repeats")
-    print(f"{'N':>4} {'raw steps/s':>12} {'collect steps/s':>16} {'ratio':>6}")
+    print(
+        f"{'N':>4} {'raw steps/s':>12} {'collect steps/s':>16} {'ratio':>6} "
+        f"{'collect, sync steps/s':>22}"
+    )
     for num_envs in (8, 64):
         raw_envs = make_vec_env("CartPole-v1", num_envs=num_envs, seed=args.seed)
         envs = make_vec_env("CartPole-v1", num_envs=num_envs, seed=args.seed)
+        sync_envs = make_vec_env(
+            "CartPole-v1", num_envs, seed=args.seed, autoreset_mode=AutoresetMode.SAME_STEP
+        )
         policy = make_policy(envs.single_observation_space, envs.single_action_space)
         collect(envs, policy, args.steps)  # warm-up
-        raw, fast = [], []
-        for _ in range(args.repeats):  # interleaved so both see the same machine load
+        collect(sync_envs, policy, args.steps)
+        raw, fast, sync = [], [], []
+        for _ in range(args.repeats):  # interleaved so all see the same machine load
             raw.append(raw_steps_per_second(raw_envs, policy, args.steps))
             fast.append(collect_steps_per_second(envs, policy, args.steps))
+            sync.append(collect_steps_per_second(sync_envs, policy, args.steps))
         raw_median, fast_median = np.median(raw), np.median(fast)
         print(
             f"{num_envs:>4} {raw_median:>12,.0f} {fast_median:>16,.0f} "
-            f"{fast_median / raw_median:>6.2f}"
+            f"{fast_median / raw_median:>6.2f} {np.median(sync):>22,.0f}"
         )
 
 

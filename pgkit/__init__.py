@@ -43,6 +43,7 @@ _SUBMODULES = (
     "trust_region",
     "validation",
     "variance",
+    "vec_env",
     "workbook",
 )
 

@@ -21,7 +21,6 @@ produces the returns :math:`R(\tau_1), \dots, R(\tau_N)`; :func:`mc_estimate` tu
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +36,7 @@ from pgkit.validation import (
     check_unit_interval,
     to_numpy,
 )
+from pgkit.vec_env import episode_quota, make_vec_env
 
 __all__ = ["episode_returns", "mc_estimate"]
 
@@ -54,33 +54,6 @@ def _env_seed_and_rng(seed: int) -> tuple[int, np.random.Generator]:
     env_sequence, policy_sequence = np.random.SeedSequence(seed).spawn(2)
     env_seed = int(env_sequence.generate_state(1, dtype=np.uint32)[0])
     return env_seed, np.random.default_rng(policy_sequence)
-
-
-def _make_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
-    if not isinstance(env_id, str):
-        raise TypeError(
-            f"env_id must be a string such as 'CartPole-v1', got {type(env_id).__name__}"
-        )
-    if env_id.startswith("pgkit/"):
-        importlib.import_module("pgkit.envs")  # registers the book's own environments
-    try:
-        spec = gym.spec(env_id)
-    except gym.error.Error as e:
-        raise ValueError(
-            f"env_id {env_id!r} is not a registered gymnasium environment ({e}); "
-            "check the spelling and version suffix, e.g. 'CartPole-v1'"
-        ) from e
-    # The native vectorised CartPole steps all copies in one numpy call; other
-    # environments fall back to a loop over copies with the same autoreset rule.
-    mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
-    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
-    if envs.metadata.get("autoreset_mode") != gym.vector.AutoresetMode.NEXT_STEP:
-        envs.close()
-        raise ValueError(
-            f"env_id {env_id!r} builds a vector env without NEXT_STEP autoreset, "
-            "which episode_returns relies on to tell reset steps apart"
-        )
-    return envs
 
 
 def episode_returns(
@@ -145,14 +118,14 @@ def episode_returns(
             f"act must be a function act(obs, rng) -> actions, got {type(act).__name__}"
         )
 
-    # Stopping at the first N episodes to finish would over-sample short ones
-    # (they finish first); a fixed quota per copy keeps every episode unbiased.
-    quota = np.full(num_envs, episodes // num_envs)
-    quota[: episodes % num_envs] += 1
+    quota = episode_quota(episodes, num_envs)  # unbiased: fixed before any episode runs
     returns_per_env: list[list[float]] = [[] for _ in range(num_envs)]
 
     env_seed, rng = _env_seed_and_rng(seed)
-    envs = _make_envs(env_id, num_envs)
+    # NEXT_STEP: the step after an episode ends only resets that copy (see below).
+    envs = make_vec_env(
+        env_id, num_envs, seed=None, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP
+    )
     try:
         obs, _ = envs.reset(seed=env_seed)
         running_return = np.zeros(num_envs)

@@ -6,18 +6,11 @@ sub-environments, every one a real transition, with ``terminated`` and ``truncat
 apart so that truncation can be bootstrapped with :math:`V(s_{t+1})` and termination cannot.
 
 Collection continues across calls: the observation each sub-environment waits on and
-the return and length of its episode so far are the public state of a :class:`RolloutEnv`,
-the vector env that :func:`make_vec_env` returns. It wraps any gymnasium vector env and
-follows every ``reset`` and ``step`` made through it, so resetting the gymnasium way
-(``envs.reset(seed=0)``) is all that starting or restarting collection takes.
-
-Autoreset. In gymnasium's NEXT_STEP mode the call after an episode ends only resets the
-sub-env and yields no transition. We avoid that phantom step by resetting the finished
-sub-envs at once (``envs.reset(options={"reset_mask": done})``, honoured by Sync/Async
-vector envs); the native vector CartPole ignores the mask and restarts every sub-env, so
-for it we redo what its own autoreset step does, for the finished columns only. In
-SAME_STEP mode the env resets itself and hands the final observation in
-``info["final_obs"]``. DISABLED is refused.
+the return and length of its episode so far are the public state of a
+:class:`pgkit.vec_env.RolloutEnv`, the vector env that :func:`pgkit.vec_env.make_vec_env`
+returns; resetting it the gymnasium way (``envs.reset(seed=0)``) starts or restarts
+collection. ``RolloutEnv``, ``make_vec_env`` and ``reset_envs`` live in :mod:`pgkit.vec_env`
+(with how autoreset is handled) and are importable from here as well.
 """
 
 from __future__ import annotations
@@ -27,22 +20,22 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from pgkit import validation
 from pgkit.policies import unchecked_distributions
 from pgkit.validation import check_positive_int, check_seed
+from pgkit.vec_env import (  # noqa: F401  (RolloutEnv, make_vec_env, reset_envs: re-exported)
+    RolloutEnv,
+    _autoreset_mode,
+    _reset_finished,
+    _started,
+    episode_quota,
+    make_vec_env,
+    reset_envs,
+)
 
-__all__ = [
-    "Batch",
-    "RolloutEnv",
-    "collect",
-    "collect_episodes",
-    "evaluate",
-    "make_vec_env",
-    "reset_envs",
-]
+__all__ = ["Batch", "collect", "collect_episodes", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -83,120 +76,6 @@ class Batch:
     episode_lengths: np.ndarray
 
 
-class RolloutEnv(gym.vector.VectorWrapper):
-    """A vector env that keeps where collection stands, for :func:`collect` (Chapter 3).
-
-    Every ``reset`` and ``step`` goes through to the wrapped env unchanged. On the way back
-    the wrapper keeps, in ``envs.obs`` (shape ``(N,) + obs_shape``, float32; None before the
-    first reset), the observation each sub-env's next action responds to. A full reset
-    starts every episode afresh; a partial one (``options={"reset_mask": mask}``) restarts
-    the masked sub-envs only. ``envs.episode_return`` and ``envs.episode_length`` (shape
-    ``(N,)``) hold the reward and steps so far of each running episode; :func:`collect`
-    adds them up.
-
-    Parameters
-    ----------
-    env : gymnasium.vector.VectorEnv
-        Any vector env, e.g. ``gymnasium.make_vec("CartPole-v1", 4)``; reset it through the
-        wrapper (``envs.reset(seed=0)``) before collecting.
-    """
-
-    def __init__(self, env: VectorEnv) -> None:
-        if not isinstance(env, VectorEnv):
-            raise TypeError(
-                f"env must be a gymnasium vector env such as gymnasium.make_vec(env_id, n), "
-                f"got {type(env).__name__}"
-            )
-        super().__init__(env)
-        self.obs: np.ndarray | None = None
-        self.episode_return = np.zeros(self.num_envs)
-        self.episode_length = np.zeros(self.num_envs, dtype=np.int64)
-        self._fitting_policy = None  # the last policy whose actions were found to fit
-
-    def reset(self, *, seed=None, options=None):
-        # read the mask first: SyncVectorEnv.reset pops it from the options
-        mask = (options or {}).get("reset_mask")
-        fresh = np.ones(self.num_envs, bool) if mask is None else np.array(mask, bool)
-        obs, info = self.env.reset(seed=seed, options=options)
-        self.restarted(np.asarray(obs, np.float32), fresh)
-        return obs, info
-
-    def step(self, actions):
-        observation, reward, terminated, truncated, info = self.env.step(actions)
-        self.obs = np.asarray(observation, np.float32)
-        return observation, reward, terminated, truncated, info
-
-    def restarted(self, obs: np.ndarray, mask: np.ndarray) -> None:
-        """Record that the sub-envs in ``mask`` began new episodes, now at ``obs``."""
-        self.obs = obs
-        self.episode_return[mask], self.episode_length[mask] = 0.0, 0
-
-
-def make_vec_env(
-    env_id: str, num_envs: int = 8, seed: int = 0, autoreset_mode=AutoresetMode.NEXT_STEP
-) -> VectorEnv:
-    """N copies of ``env_id`` as one VectorEnv, reset once with ``seed``.
-
-    The native vectorised env is used where there is one (CartPole, pgkit/PointMass; NEXT_STEP
-    only), otherwise ``SyncVectorEnv``. "pgkit/..." ids work.
-
-    Parameters
-    ----------
-    env_id : str
-        A registered gymnasium id.
-    num_envs : int >= 1
-        N, the number of sub-envs.
-    seed : int
-        Seed of the first reset, through :func:`reset_envs`.
-    autoreset_mode : gymnasium.vector.AutoresetMode
-        NEXT_STEP (default) or SAME_STEP; DISABLED raises ``ValueError``.
-
-    Returns
-    -------
-    RolloutEnv
-        Reset with ``seed``, ready for :func:`collect`.
-    """
-    _register_pgkit_envs()
-    num_envs = check_positive_int("num_envs", num_envs)
-    seed = check_seed("seed", seed)
-    try:
-        mode = AutoresetMode(autoreset_mode)
-    except ValueError as e:
-        raise ValueError(f"autoreset_mode must be an AutoresetMode, got {autoreset_mode!r}") from e
-    try:
-        spec = gym.spec(env_id)
-    except gym.error.Error as e:
-        raise ValueError(f"unknown environment id {env_id!r}: {e}") from e
-    if spec.vector_entry_point is not None and mode is AutoresetMode.NEXT_STEP:
-        envs = gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")
-    else:
-        envs = gym.make_vec(env_id, num_envs, "sync", vector_kwargs={"autoreset_mode": mode})
-    envs = RolloutEnv(envs)
-    reset_envs(envs, seed)
-    return envs
-
-
-def reset_envs(envs: RolloutEnv, seed: int) -> np.ndarray:
-    """Reset every sub-env with ``seed``: ``envs.reset(seed=seed)``, after checking both.
-
-    Parameters
-    ----------
-    envs : RolloutEnv
-        The vector env, e.g. from :func:`make_vec_env`.
-    seed : int
-        Passed to ``envs.reset(seed=seed)``.
-
-    Returns
-    -------
-    obs : numpy.ndarray, shape (N,) + obs_shape
-        The first observations.
-    """
-    _rollout_env(envs)
-    _autoreset_mode(envs)
-    obs, _ = envs.reset(seed=check_seed("seed", seed))
-    return obs
-
-
 def collect(envs: VectorEnv, policy: torch.nn.Module, steps: int, value_fn=None) -> Batch:
     r"""Step ``envs`` for ``steps`` steps with :math:`a_t \sim \pi_\theta(\cdot \mid s_t)`.
 
@@ -208,8 +87,9 @@ def collect(envs: VectorEnv, policy: torch.nn.Module, steps: int, value_fn=None)
     Parameters
     ----------
     envs : RolloutEnv
-        From :func:`make_vec_env`, or any gymnasium vector env wrapped in :class:`RolloutEnv`,
-        reset at least once; collection continues where the previous call stopped.
+        From :func:`~pgkit.vec_env.make_vec_env`, or any gymnasium vector env wrapped in
+        :class:`~pgkit.vec_env.RolloutEnv`, reset at least once; collection continues where
+        the previous call stopped.
     policy : torch.nn.Module
         Maps observations to a distribution over actions, as in :mod:`pgkit.policies`.
     steps : int >= 1
@@ -295,7 +175,7 @@ def collect_episodes(envs, policy, episodes: int, *, value_fn=None, seed: int = 
     if isinstance(envs, str):
         envs = make_vec_env(envs, num_envs=min(episodes, 8), seed=seed)
     n = envs.num_envs
-    quota = np.full(n, episodes // n) + (np.arange(n) < episodes % n)
+    quota = episode_quota(episodes, n)
     running = _started(envs).episode_length > 0  # started before this call: not kept
     batches, ended = [], np.zeros(n, np.int64)
     while True:
@@ -329,7 +209,8 @@ def evaluate(policy, env_id: str, *, episodes: int = 10, seed: int = 0, determin
     policy : torch.nn.Module
         As in :func:`collect`.
     env_id : str
-        The environment, built with :func:`make_vec_env` (``num_envs=episodes``, ``seed``).
+        The environment, built with :func:`~pgkit.vec_env.make_vec_env` (``num_envs=episodes``,
+        ``seed``).
     episodes : int >= 1
         Number of episodes.
     seed : int
@@ -363,27 +244,6 @@ def evaluate(policy, env_id: str, *, episodes: int = 10, seed: int = 0, determin
             running &= ~(terminated | truncated)
     envs.close()
     return returns
-
-
-def _reset_finished(envs: RolloutEnv, obs: np.ndarray, done: np.ndarray) -> None:
-    """NEXT_STEP: reset the ``done`` sub-envs now, so the next step is a real transition."""
-    cartpole = envs.env
-    if isinstance(cartpole, CartPoleVectorEnv):
-        # Its reset() restarts all sub-envs; this is its own autoreset step, done early.
-        # Only when nothing sits in between: a wrapper could transform what it returns.
-        fresh = cartpole.np_random.uniform(cartpole.low, cartpole.high, size=(4, int(done.sum())))
-        cartpole.state[:, done], cartpole.steps[done], cartpole.prev_done[done] = fresh, 0, False
-        obs = np.array(obs, np.float32)
-        obs[done] = fresh.T
-        envs.restarted(obs, done)
-        return
-    fresh = np.asarray(envs.reset(options={"reset_mask": done})[0], np.float32)
-    if not np.array_equal(fresh[~done], obs[~done]):
-        raise RuntimeError(
-            f"{envs} changed running sub-envs on reset(options={{'reset_mask': ...}}): it does "
-            "not support partial resets. Build it with pgkit.rollout.make_vec_env, use "
-            "SyncVectorEnv, or use autoreset_mode=AutoresetMode.SAME_STEP"
-        )
 
 
 def _values(value_fn, obs: torch.Tensor, next_obs: torch.Tensor):
@@ -437,51 +297,9 @@ def _check_policy_fits(policy, envs) -> None:
     )
 
 
-def _rollout_env(envs) -> RolloutEnv:
-    if not isinstance(envs, RolloutEnv):
-        raise TypeError(
-            f"envs must be a pgkit.rollout.RolloutEnv, got {type(envs).__name__}: build it with "
-            "pgkit.rollout.make_vec_env(env_id, num_envs, seed), or wrap a gymnasium vector env "
-            "with envs = RolloutEnv(envs) and reset it with envs.reset(seed=0)"
-        )
-    return envs
-
-
-def _started(envs) -> RolloutEnv:
-    if _rollout_env(envs).obs is None:
-        raise ValueError(
-            "envs has not been started: reset it once before collecting, envs.reset(seed=0) "
-            "(pgkit.rollout.make_vec_env returns it reset)"
-        )
-    return envs
-
-
-def _autoreset_mode(envs) -> AutoresetMode:
-    if "autoreset_mode" not in envs.metadata:
-        raise ValueError(
-            "envs.metadata has no 'autoreset_mode'; build the vector env with "
-            "gymnasium.make_vec or set envs.metadata['autoreset_mode']"
-        )
-    mode = AutoresetMode(envs.metadata["autoreset_mode"])
-    if mode is AutoresetMode.DISABLED:
-        raise ValueError(
-            "autoreset_mode DISABLED is not supported: collect needs the env to reset "
-            "finished episodes itself; use AutoresetMode.NEXT_STEP or AutoresetMode.SAME_STEP"
-        )
-    return mode
-
-
 def _action_adapter(envs):
     """Box actions are clipped to the bounds only on their way into the env."""
     space = envs.single_action_space
     if isinstance(space, gym.spaces.Box):
         return lambda action: np.clip(action, space.low, space.high)
     return lambda action: action
-
-
-def _register_pgkit_envs() -> None:
-    try:
-        import pgkit.envs  # noqa: F401  (registers the "pgkit/..." ids)
-    except ModuleNotFoundError as e:
-        if e.name != "pgkit.envs":
-            raise

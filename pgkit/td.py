@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+import pgkit.envs  # noqa: F401  (registers the "pgkit/..." ids)
 from pgkit import validation
 from pgkit.returns import _deltas, _prepare, n_step_returns
 from pgkit.validation import (
@@ -267,8 +268,6 @@ def tabular_episodes(env: Any, episodes: int, seed: int) -> tuple[np.ndarray, ..
         truncated (a padded episode cannot say it was cut off): episodes must terminate.
     """
     import gymnasium
-
-    import pgkit.envs  # noqa: F401  (registers the pgkit/ ids)
 
     episodes = check_positive_int("episodes", episodes)
     if isinstance(env, str):

@@ -46,6 +46,7 @@ EXCLUDED_MODULES = {
     "pgkit.algos": "whole training runs (seconds to minutes each); tested in test_algos",
     "pgkit.envs": "environments, exercised through rollouts in test_envs",
     "pgkit.rollout": "needs an environment and a policy; tested in test_rollout",
+    "pgkit.vec_env": "builds and resets environments; tested in test_rollout",
     "pgkit.plotting": "figures, not arrays; tested in test_plotting",
     "pgkit.curves": "learning curves of training runs; tested in test_plotting",
     "pgkit.sweeps": "runs training sweeps in processes; tested in test_sweeps",
