@@ -65,7 +65,7 @@ def sources() -> list[tuple[Path, str, str]]:
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
         found += [(path, kind, text) for kind, text in _notebook_cells(path)]
     # pgkit's docstrings are the API page: the same notation as the chapters
-    for path in sorted((ROOT / "pgkit").glob("*.py")):
+    for path in sorted((ROOT / "pgkit").rglob("*.py")):
         found += [(path, "markdown", doc) for doc in _docstrings(path)]
     return found
 
