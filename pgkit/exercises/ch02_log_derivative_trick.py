@@ -16,7 +16,7 @@ Score = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def _softmax(theta: np.ndarray) -> np.ndarray:
-    from pgkit.estimators import SoftmaxBandit
+    from pgkit.analytic_problems import SoftmaxBandit
 
     return SoftmaxBandit(mu=(0.0,) * len(theta)).policy(theta)
 
@@ -56,7 +56,7 @@ def _bandit_gradient(
 
 def _bandit_estimate(theta: np.ndarray, actions: np.ndarray, rewards: np.ndarray) -> np.ndarray:
     """The estimate from pgkit's closed-form scores e_a - pi (the arm means play no part)."""
-    from pgkit.estimators import SoftmaxBandit
+    from pgkit.analytic_problems import SoftmaxBandit
 
     scores = SoftmaxBandit(mu=(0.0,) * len(theta)).scores(theta, actions)
     return (rewards[:, None] * scores).mean(axis=0)

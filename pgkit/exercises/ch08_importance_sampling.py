@@ -1,4 +1,4 @@
-"""Chapter 8's exercise: :func:`pgkit.estimators.trajectory_importance_weights` by hand."""
+"""Chapter 8's exercise: :func:`pgkit.importance.trajectory_importance_weights` by hand."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def _whole_episode_weights(case: _Case) -> np.ndarray:
 
 
 def _importance_reference(case: _Case) -> np.ndarray:
-    from pgkit.estimators import trajectory_importance_weights
+    from pgkit.importance import trajectory_importance_weights
 
     return np.asarray(trajectory_importance_weights(**case.inputs))
 
@@ -177,8 +177,8 @@ def check_trajectory_importance_weights(fn: Callable[..., Any]) -> bool:
     r"""Exercise: cumulative importance weights within each episode (Chapter 8).
 
     ``fn(log_probs, old_log_probs, dones)``, your own
-    :func:`pgkit.estimators.trajectory_importance_weights` (not
-    :func:`pgkit.estimators.importance_weights`, the per-step ratio), arrays (T,) or (T, N):
+    :func:`pgkit.importance.trajectory_importance_weights` (not
+    :func:`pgkit.importance.importance_weights`, the per-step ratio), arrays (T,) or (T, N):
 
     .. math::
 
@@ -209,7 +209,7 @@ def check_trajectory_importance_weights(fn: Callable[..., Any]) -> bool:
 def check_importance_weights(fn: Callable[..., Any]) -> bool:
     r"""The former name of :func:`check_trajectory_importance_weights`, kept for one release (Chapter 8).
 
-    The exercise reproduces :func:`pgkit.estimators.trajectory_importance_weights`, so its
+    The exercise reproduces :func:`pgkit.importance.trajectory_importance_weights`, so its
     checker now carries that name; this one runs the same check.
 
     Parameters
@@ -231,10 +231,10 @@ FORMER_NAMES = {"trajectory_importance_weights": ("importance_weights",)}
 
 
 def __getattr__(name: str) -> Any:
-    # REFERENCE imports pgkit.estimators, and with it torch, only when asked for: importing the
+    # REFERENCE imports pgkit.importance, and with it torch, only when asked for: importing the
     # checkers stays fast.
     if name == "REFERENCE":
-        from pgkit.estimators import trajectory_importance_weights
+        from pgkit.importance import trajectory_importance_weights
 
         # pgkit's function that each exercise reproduces, called as the reader's function is.
         return {"trajectory_importance_weights": trajectory_importance_weights}

@@ -141,12 +141,12 @@ def test_pgkit_functions_the_exercises_reproduce_keep_their_names():
     # Where pgkit has the function, the exercise is named after it (Chapter 8's once was not).
     for name in ("discounted_returns", "n_step_returns", "gae", "ppo_clip_loss"):
         assert reference(name).__name__ == name
-    assert reference("trajectory_importance_weights").__module__ == "pgkit.estimators"
+    assert reference("trajectory_importance_weights").__module__ == "pgkit.importance"
     assert reference("surrogate_loss").__module__ == "pgkit.estimators"
 
 
 def test_the_former_importance_weights_names_still_work(capsys):
-    from pgkit.estimators import trajectory_importance_weights
+    from pgkit.importance import trajectory_importance_weights
 
     assert pgkit.exercises.check_importance_weights(trajectory_importance_weights) is True
     assert "check_trajectory_importance_weights: all 9 cases passed" in capsys.readouterr().out
