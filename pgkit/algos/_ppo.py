@@ -71,7 +71,7 @@ def ppo(
     ``clip=None`` replaces :math:`L^{CLIP}` by the unclipped importance-weighted surrogate
     of Chapter 8, :math:`\frac{1}{B}\sum_t \rho_t(\theta)\,\hat A_t` with
     :math:`\rho_t = \pi_\theta(a_t \mid s_t) / \pi_{\theta_\text{old}}(a_t \mid s_t)`
-    (:func:`pgkit.estimators.importance_weighted_loss`): nothing then limits how far the
+    (:func:`pgkit.importance.importance_weighted_loss`): nothing then limits how far the
     epochs move the policy except ``target_kl``. So ``clip=None, target_kl=None`` reuses
     each batch ``epochs`` times without any constraint, and ``clip=None, target_kl=0.01``
     does the same with early stopping on the approximate KL.
