@@ -268,6 +268,16 @@ def observation_dim(observation_space: gym.Space) -> int:
     )
 
 
+def _validation_is_on() -> bool:
+    """Whether torch.distributions checks arguments by default now, asked through its public
+    behaviour (torch has a setter for the default but no getter)."""
+    try:
+        torch.distributions.Bernoulli(probs=torch.tensor(2.0))
+    except ValueError:
+        return True
+    return False
+
+
 @contextlib.contextmanager
 def unchecked_distributions() -> Iterator[None]:
     """Turn off torch.distributions' argument checks inside the ``with`` block, then restore.
@@ -281,7 +291,7 @@ def unchecked_distributions() -> Iterator[None]:
     >>> with unchecked_distributions():
     ...     dist = policy(obs)  # doctest: +SKIP
     """
-    previous = torch.distributions.Distribution._validate_args
+    previous = _validation_is_on()
     torch.distributions.Distribution.set_default_validate_args(False)
     try:
         yield

@@ -209,3 +209,18 @@ def test_hidden_given_as_a_number_says_how_to_write_one_layer():
 def test_an_activation_instance_is_refused_with_the_fix():
     with pytest.raises(TypeError, match=r"nn.ReLU, not nn.ReLU\(\)"):
         ValueFunction(4, (8,), activation=torch.nn.ReLU())
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_unchecked_distributions_restores_the_callers_default(default):
+    from pgkit.policies import unchecked_distributions
+
+    Distribution = torch.distributions.Distribution
+    before = Distribution._validate_args
+    Distribution.set_default_validate_args(default)
+    try:
+        with unchecked_distributions():
+            assert Distribution._validate_args is False
+        assert Distribution._validate_args is default
+    finally:
+        Distribution.set_default_validate_args(before)

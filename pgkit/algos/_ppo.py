@@ -22,7 +22,7 @@ from pgkit.algos.configs import PPOConfig
 # The losses' unchecked kernels: ppo_update checks its tensors once per call and reports a
 # non-finite loss as TrainingDivergedError, where the public losses would raise ValueError for
 # a finite input that overflows.
-from pgkit.estimators import _ratio_weighted_loss
+from pgkit.importance import _ratio_weighted_loss
 from pgkit.losses import _clipped_surrogate, _kl_estimate, _value_mse
 from pgkit.validation import check_float_tensor, check_number, check_positive_int
 
