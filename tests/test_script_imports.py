@@ -43,3 +43,13 @@ def test_pgkit_names_exist(path):
 
 def test_scripts_found():
     assert any(p.parent.name == "bench" for p in SCRIPTS)
+
+
+def test_every_pgkit_package_is_installed():
+    # A subpackage missing from pyproject's package list imports from a checkout but not from
+    # an installed copy (Colab, Binder): `make launch-check` is where that would first show.
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    include = config["packages"]["find"]["include"]
+    assert "pgkit.*" in include and "pgkit" in include, include
