@@ -288,11 +288,13 @@ def gradient(mdp: TabularMDP, theta: Any) -> np.ndarray:
 
     .. math::
 
+        \begin{aligned}
         \nabla_\theta J_\gamma
-        = \sum_s d^\pi_\gamma(s) \sum_a \pi_\theta(a \mid s)\, A^\pi(s, a)\,
-          \nabla_\theta \log \pi_\theta(a \mid s)
-        = \mathbb{E}\Big[\sum_t \gamma^t A^\pi(s_t, a_t)\,
+        &= \sum_s d^\pi_\gamma(s) \sum_a \pi_\theta(a \mid s)\, A^\pi(s, a)\,
+          \nabla_\theta \log \pi_\theta(a \mid s) \\
+        &= \mathbb{E}\Big[\sum_t \gamma^t A^\pi(s_t, a_t)\,
           \nabla_\theta \log \pi_\theta(a_t \mid s_t)\Big],
+        \end{aligned}
 
     the policy-gradient theorem :eq:`ch5-pg-theorem`, which for the tabular softmax is
     :math:`\partial J_\gamma / \partial \theta_{s,a} = d^\pi_\gamma(s)\, \pi_\theta(a \mid s)\,
