@@ -212,7 +212,7 @@ class PPOUpdateStats:
 
     @property
     def epochs(self) -> int:
-        """The epochs run: fewer than asked when ``target_kl`` stopped them."""
+        """How many epochs ran (fewer than asked when ``target_kl`` stopped them)."""
         return len(self.approx_kl)
 
 

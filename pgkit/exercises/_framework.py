@@ -309,5 +309,5 @@ class Exercise:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The names a solutions file may give this exercise: its own, the chapter's, former ones."""
+        """Every name a solutions file may give this exercise (its own, the chapter's, former ones)."""
         return tuple(dict.fromkeys((self.name, self.chapter_name, *self.former_names)))
