@@ -6,13 +6,13 @@ handling of :mod:`pgkit.signals`; ``workbook``, ``check`` and ``exercises`` are 
 
 Examples::
 
-    python -m pgkit train ppo --env CartPole-v1 --steps 100000 --seed 0 --out runs/ppo
-    python -m pgkit train a2c --env CartPole-v1 --steps 200000 --set lr=0.0007 --set gamma=0.99
+    python -m pgkit train ppo --env CartPole-v1 --steps 100000 --out runs/ppo
+    python -m pgkit train a2c --env CartPole-v1 --set lr=0.0007 --set gamma=0.99
     python -m pgkit evaluate runs/ppo --episodes 20
     python -m pgkit workbook
     python -m pgkit exercises --solutions my_solutions.py
     python -m pgkit check gae my_solutions.py:gae
-    python -m pgkit sweep a2c --env CartPole-v1 --steps 50000 --grid gamma=0.9,0.99 --seeds 3 --out runs/gae
+    python -m pgkit sweep a2c --env CartPole-v1 --grid gamma=0.9,0.99 --out runs/gae
     python -m pgkit sweep-report runs/gae
 
 train checks --out before it starts and saves the run only as a whole. Stopped with

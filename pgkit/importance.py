@@ -161,13 +161,16 @@ def per_decision_returns(
         = r_t + \gamma\, (1 - \text{done}_t)\, \rho_{t+1}\, \hat G_{t+1},
 
     where :math:`t_1` is the last step of :math:`t`'s episode and
-    :math:`\rho_k = \pi_\theta(a_k \mid s_k) / \pi_{\theta_\text{old}}(a_k \mid s_k)`. Given
+    :math:`\rho_k` the ratio of step :math:`k`'s action under the two policies. Given
     :math:`(s_t, a_t)`, :math:`\hat G_t` is an unbiased estimate of the target policy's
-    :math:`Q^{\pi_\theta}_\gamma(s_t, a_t)`, so with :math:`w_t` of
-    :func:`trajectory_importance_weights`,
-    :math:`\sum_t \gamma^{t - t_0} w_t \nabla_\theta \log\pi_\theta(a_t \mid s_t)\, \hat G_t` is an
-    unbiased off-policy gradient estimate and :math:`\rho_{t_0} \hat G_{t_0}` one of
-    :math:`J_\gamma(\theta)`. At :math:`\theta = \theta_\text{old}` it is
+    :math:`Q^{\pi_\theta}_\gamma(s_t, a_t)`. So, with :math:`w_t` of
+    :func:`trajectory_importance_weights`, an unbiased off-policy gradient estimate is
+
+    .. math::
+
+        \sum_t \gamma^{t - t_0} w_t\, \nabla_\theta \log\pi_\theta(a_t \mid s_t)\, \hat G_t,
+
+    and :math:`\rho_{t_0} \hat G_{t_0}` is one of :math:`J_\gamma(\theta)`. At :math:`\theta = \theta_\text{old}` it is
     :func:`pgkit.returns.discounted_returns`. The weights are constants: no gradient flows
     through them.
 
@@ -176,7 +179,8 @@ def per_decision_returns(
     rewards : array_like or torch.Tensor, shape (T,) or (T, N)
         :math:`r_t`, time-major, collected with :math:`\pi_{\theta_\text{old}}`.
     log_probs, old_log_probs : array_like or torch.Tensor, same shape
-        :math:`\log\pi_\theta(a_t \mid s_t)` and :math:`\log\pi_{\theta_\text{old}}(a_t \mid s_t)`.
+        The log-probabilities of the actions under :math:`\pi_\theta` and under
+        :math:`\pi_{\theta_\text{old}}`.
     dones : array_like of bool (or 0/1), same shape
         ``True`` where step :math:`t` ends its episode (``terminated | truncated``; a truncated
         episode's tail is simply missing, as in :func:`pgkit.returns.discounted_returns`).
