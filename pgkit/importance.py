@@ -184,8 +184,8 @@ def per_decision_returns(
     dones : array_like of bool (or 0/1), same shape
         ``True`` where step :math:`t` ends its episode (``terminated | truncated``; a truncated
         episode's tail is simply missing, as in :func:`pgkit.returns.discounted_returns`).
-    gamma : float in [0, 1]
-        Discount :math:`\gamma`.
+    gamma : float
+        The discount :math:`\gamma`, in [0, 1].
 
     Returns
     -------
