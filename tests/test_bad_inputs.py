@@ -367,6 +367,8 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
     "pgkit.tabular.objective": lambda: _on_chain(),
     "pgkit.tabular.visitation": lambda: _on_chain(),
     "pgkit.tabular.gradient": lambda: _on_chain(),
+    "pgkit.tabular.finite_horizon_values": lambda: {**_on_chain(), "horizon": 4},
+    "pgkit.tabular.finite_horizon_optimal": lambda: {"mdp": _on_chain()["mdp"], "horizon": 4},
     "pgkit.tabular.scores": lambda: {
         **_on_chain(),
         "states": np.array([[0, 1], [1, 0]]),

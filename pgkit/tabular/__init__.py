@@ -15,10 +15,13 @@ follows from linear solves in :math:`I - \gamma P_\pi`: :func:`values`, :func:`q
 :func:`objective`, :func:`visitation` and :func:`gradient` (the policy-gradient theorem).
 :func:`sample_episodes` draws episodes of the same MDP as time-major arrays, and :func:`scores`
 gives :math:`\nabla_\theta \log \pi_\theta(a_t \mid s_t)` in closed form, so any estimator can
-be run on the episodes and compared with the exact gradient.
+be run on the episodes and compared with the exact gradient. When a time limit :math:`H` is part
+of the task, :func:`finite_horizon_values` and :func:`finite_horizon_optimal` give the
+time-dependent values :math:`V_t(s)` and :math:`V^*_t(s)` by backward recursion (Chapter 6).
 """
 
 from pgkit.tabular.episodes import Episodes, sample_episodes, scores
+from pgkit.tabular.horizon import finite_horizon_optimal, finite_horizon_values
 from pgkit.tabular.mdp import (
     TabularMDP,
     chain_mdp,
@@ -35,6 +38,8 @@ __all__ = [
     "Episodes",
     "TabularMDP",
     "chain_mdp",
+    "finite_horizon_optimal",
+    "finite_horizon_values",
     "gradient",
     "objective",
     "policy",
