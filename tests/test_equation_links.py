@@ -23,6 +23,7 @@ MODULES = [
     "losses",
     "trust_region",
     "conjugate_gradient",
+    "tabular",
 ]
 
 # Public names that implement no labelled equation, with the reason.
@@ -36,6 +37,14 @@ NO_EQUATION = {
     "losses.entropy_bonus": "the chapters add it in words; no labelled equation",
     "trust_region.LineSearchResult": "a dataclass holding the line search's outcome",
     "conjugate_gradient.conjugate_gradient": "a linear solver that natural_step uses",
+    "tabular.Episodes": "a dataclass holding sampled episodes",
+    "tabular.TabularMDP": "a dataclass holding an MDP's tables",
+    "tabular.chain_mdp": "builds an example MDP",
+    "tabular.two_state_mdp": "builds an example MDP",
+    "tabular.sample_episodes": "a sampler of episodes, not an equation",
+    "tabular.policy": "the softmax, written inline in Chapter 5, not a labelled equation",
+    "tabular.scores": "the softmax score, written inline in Chapter 5, not a labelled equation",
+    "tabular.objective": "J = rho_0 . V, written inline in Chapter 5, not a labelled equation",
 }
 
 EQ_ROLE = re.compile(r":eq:`([^`]+)`")

@@ -195,7 +195,7 @@ def values(mdp: TabularMDP, theta: Any) -> np.ndarray:
         (I - \gamma P_\pi)\, V^\pi = r_\pi, \qquad
         V^\pi(s) = \mathbb{E}\Big[\sum_{t \ge 0} \gamma^t r_t \,\Big|\, s_0 = s\Big],
 
-    0 at terminal states.
+    the first equation of :eq:`ch5-values` with :math:`Q` substituted, and 0 at terminal states.
 
     Parameters
     ----------
@@ -217,6 +217,8 @@ def q_values(mdp: TabularMDP, theta: Any) -> np.ndarray:
     .. math::
 
         Q^\pi(s, a) = r(s, a) + \gamma \sum_{s' \text{ not terminal}} P(s' \mid s, a)\, V^\pi(s').
+
+    the second equation of :eq:`ch5-values`.
 
     Parameters
     ----------
