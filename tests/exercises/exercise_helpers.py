@@ -52,6 +52,14 @@ def correct_performance_difference(
     return new_visitation @ (new_probs * advantages).sum(axis=1) / (1.0 - gamma)
 
 
+def correct_gaussian_fisher(features, log_std):
+    batch, k = features.shape
+    fisher = np.zeros((k + 1, k + 1))
+    fisher[:k, :k] = features.T @ features / (batch * np.exp(2.0 * log_std))
+    fisher[k, k] = 2.0
+    return fisher
+
+
 # The exercises that pgkit has no function of the same signature for, solved here.
 SOLVED_HERE = {
     "bandit_gradient": correct_bandit_gradient,
@@ -59,6 +67,7 @@ SOLVED_HERE = {
     "optimal_baseline": correct_optimal_baseline,
     "gamma_bias": correct_gamma_bias,
     "performance_difference": correct_performance_difference,
+    "gaussian_fisher": correct_gaussian_fisher,
 }
 
 
