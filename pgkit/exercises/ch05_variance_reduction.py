@@ -24,6 +24,15 @@ from pgkit.exercises._cases import (
     _time_index,
     _transposed,
 )
+from pgkit.exercises._derivations import (
+    _baseline,
+    _baseline_cases,
+    _gamma_bias_cases,
+    _gap,
+    _squared_score,
+    _weighted_advantages,
+    _weighted_policy,
+)
 from pgkit.exercises._framework import _SEED, _Case, _check, _Problem
 from pgkit.returns import discounted_returns
 
@@ -257,15 +266,6 @@ def check_discounted_returns(fn: Callable[..., Any]) -> bool:
 
 
 # --------------------------------------------------------------------- the optimal baseline
-def _baseline(case: _Case, weight: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> float:
-    """sum_a pi_a r_a w_a / sum_a pi_a w_a for a weight w_a of each action."""
-    probs, rewards = case.inputs["probs"], case.inputs["rewards"]
-    w = probs * weight(probs, np.eye(len(probs)) - probs)
-    return float((w * rewards).sum() / w.sum())
-
-
-def _squared_score(probs: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    return (scores**2).sum(axis=1)  # row a is the score e_a - pi
 
 
 _BASELINE = _Problem(
@@ -311,26 +311,6 @@ _BASELINE = _Problem(
 )
 
 
-def _baseline_cases() -> list[_Case]:
-    rng = np.random.default_rng(_SEED + 51)
-    cases = []
-    for label, logits, rewards in (
-        ("K = 2, the uniform policy, rewards (10, 1)", [0.0, 0.0], [10.0, 1.0]),
-        ("K = 2, pi = (0.8, 0.2)", [np.log(4.0), 0.0], [1.0, 3.0]),
-        ("K = 3, the uniform policy", [0.0, 0.0, 0.0], [1.0, 0.0, 5.0]),
-        ("K = 3, logits (1, 0, -1)", [1.0, 0.0, -1.0], [1.0, 0.0, 5.0]),
-        ("K = 4, a nearly greedy policy", [4.0, 0.0, 0.0, -1.0], [-1.0, 2.0, 0.5, 3.0]),
-        ("K = 6, random logits and rewards", None, None),
-    ):
-        if logits is None:
-            logits, rewards = np.round(rng.normal(0, 1, 6), 1), np.round(rng.normal(0, 2, 6), 1)
-        z = np.exp(np.asarray(logits) - np.max(logits))
-        cases.append(
-            _Case(label, {"probs": z / z.sum(), "rewards": np.asarray(rewards, dtype=np.float64)})
-        )
-    return cases
-
-
 def check_optimal_baseline(fn: Callable[..., Any]) -> bool:
     r"""Exercise: the optimal constant baseline of a softmax bandit, derived (Chapter 5).
 
@@ -357,29 +337,6 @@ def check_optimal_baseline(fn: Callable[..., Any]) -> bool:
 
 
 # ----------------------------------------------------------- the gamma^t bias, two states
-def _two_state(case: _Case, gamma: float | None = None) -> Any:
-    from pgkit.tabular import two_state_mdp
-
-    g = case.inputs["gamma"] if gamma is None else gamma
-    return two_state_mdp(g, case.inputs["termination"])
-
-
-def _weighted_advantages(case: _Case, weights: str, advantage_gamma: float | None = None) -> Any:
-    """visits(s) pi(a | s) A(s, a), visits eta (undiscounted) or d (discounted)."""
-    from pgkit import tabular
-
-    theta = case.inputs["theta"]
-    mdp = _two_state(case, advantage_gamma)
-    advantages = tabular.q_values(mdp, theta) - tabular.values(mdp, theta)[:, None]
-    visits = tabular.visitation(_two_state(case, 1.0 if weights == "eta" else None), theta)
-    return visits[:, None] * tabular.policy(mdp, theta) * advantages
-
-
-def _gap(case: _Case) -> np.ndarray:
-    from pgkit import tabular
-
-    exact = tabular.gradient(_two_state(case), case.inputs["theta"])
-    return _weighted_advantages(case, "eta") - exact
 
 
 _GAMMA_BIAS = _Problem(
@@ -424,29 +381,6 @@ _GAMMA_BIAS = _Problem(
         "with eta(s) = sum_t Pr(s_t = s) the undiscounted expected visits"
     ),
 )
-
-
-def _weighted_policy(case: _Case) -> np.ndarray:
-    from pgkit.tabular import policy
-
-    return policy(_two_state(case), case.inputs["theta"])
-
-
-def _gamma_bias_cases() -> list[_Case]:
-    cases = []
-    for label, theta, gamma, termination in (
-        ("termination = 1: every episode is one step", [[0.0, 0.0], [0.0, 0.0]], 0.9, 1.0),
-        ("gamma = 1: nothing is discounted", [[0.5, 0.0], [0.0, 1.0]], 1.0, 0.1),
-        ("the uniform policy, gamma = 0.9", [[0.0, 0.0], [0.0, 0.0]], 0.9, 0.1),
-        ("gamma = 0: only the first reward counts", [[0.0, 0.0], [0.0, 0.0]], 0.0, 0.1),
-        ("a policy that mostly stays in state 0", [[2.0, 0.0], [0.0, 0.0]], 0.9, 0.05),
-        ("a policy that moves to state 1 and stays", [[0.0, 1.5], [0.0, 2.0]], 0.95, 0.05),
-        ("gamma = 0.5, termination 0.3", [[-0.4, 0.7], [1.1, -0.2]], 0.5, 0.3),
-    ):
-        cases.append(
-            _Case(label, {"theta": np.asarray(theta), "gamma": gamma, "termination": termination})
-        )
-    return cases
 
 
 def check_gamma_bias(fn: Callable[..., Any]) -> bool:

@@ -9,6 +9,10 @@ from typing import Any
 import numpy as np
 
 from pgkit.exercises._cases import _np64
+from pgkit.exercises._derivations import (
+    _fisher,
+    _gaussian_fisher_cases,
+)
 from pgkit.exercises._framework import _SEED, _Case, _check, _fmt, _Problem
 from pgkit.exercises._torch_run import run_loss
 
@@ -312,27 +316,6 @@ def check_ppo_clip_loss(fn: Callable[..., Any]) -> bool:
 
 
 # ------------------------------------------------------- the Fisher matrix of a Gaussian
-def _fisher(
-    case: _Case,
-    *,
-    mean_power: float = -2.0,
-    log_std_entry: Callable[[float], float] = lambda sigma: 2.0,
-    reduce: str = "mean",
-    sign: float = 1.0,
-) -> np.ndarray:
-    """F in (w, log sigma), or a mistaken one: the mean's block phi phi^T sigma^mean_power."""
-    features, sigma = case.inputs["features"], float(np.exp(case.inputs["log_std"]))
-    batch, k = features.shape
-    if reduce == "outer of means":
-        outer = np.outer(features.mean(axis=0), features.mean(axis=0))
-    else:
-        outer = features.T @ features / (1.0 if reduce == "sum" else batch)
-    if reduce == "diagonal":
-        outer = np.diag(np.diag(outer))
-    fisher = np.zeros((k + 1, k + 1))
-    fisher[:k, :k] = outer * sigma**mean_power
-    fisher[k, k] = log_std_entry(sigma)
-    return sign * fisher
 
 
 _GAUSSIAN_FISHER = _Problem(
@@ -392,21 +375,6 @@ _GAUSSIAN_FISHER = _Problem(
         "sigma^2 and (a - mu)^2 / sigma^2 - 1"
     ),
 )
-
-
-def _gaussian_fisher_cases() -> list[_Case]:
-    rng = np.random.default_rng(_SEED + 91)
-    cases = []
-    for label, batch, k, log_std in (
-        ("B = 1, k = 1, feature 1: N(mu, sigma^2) in (mu, log sigma), sigma = 1", 1, 1, 0.0),
-        ("B = 1, k = 1, feature 1, sigma > 1", 1, 1, 0.5),
-        ("B = 1, k = 1, feature 1, sigma < 1", 1, 1, -0.7),
-        ("B = 3, k = 2, sigma < 1", 3, 2, -0.4),
-        ("B = 8, k = 3, sigma > 1", 8, 3, 0.3),
-    ):
-        features = np.ones((1, 1)) if batch == 1 else np.round(rng.normal(0, 1, (batch, k)), 1)
-        cases.append(_Case(label, {"features": features, "log_std": log_std}))
-    return cases
 
 
 def check_gaussian_fisher(fn: Callable[..., Any]) -> bool:
