@@ -1,4 +1,5 @@
-"""Chapter 5's exercises: the reward-to-go and discounted returns, resetting at episode ends."""
+"""Chapter 5's exercises: the reward-to-go and discounted returns, resetting at episode ends;
+the optimal constant baseline of a bandit; the size of the gamma^t bias on the two-state MDP."""
 
 from __future__ import annotations
 
@@ -23,10 +24,24 @@ from pgkit.exercises._cases import (
     _time_index,
     _transposed,
 )
+from pgkit.exercises._derivations import (
+    _baseline,
+    _baseline_cases,
+    _gamma_bias_cases,
+    _gap,
+    _squared_score,
+    _weighted_advantages,
+    _weighted_policy,
+)
 from pgkit.exercises._framework import _SEED, _Case, _check, _Problem
 from pgkit.returns import discounted_returns
 
-__all__ = ["check_discounted_returns", "check_reward_to_go"]
+__all__ = [
+    "check_discounted_returns",
+    "check_gamma_bias",
+    "check_optimal_baseline",
+    "check_reward_to_go",
+]
 
 
 def _discounted(rewards: np.ndarray, dones: np.ndarray, gamma: float) -> np.ndarray:
@@ -250,7 +265,155 @@ def check_discounted_returns(fn: Callable[..., Any]) -> bool:
     return _check(_DISCOUNTED, _dones_cases(with_gamma=True), fn)
 
 
-PROBLEMS = (_REWARD_TO_GO, _DISCOUNTED)
+# --------------------------------------------------------------------- the optimal baseline
+
+
+_BASELINE = _Problem(
+    name="optimal_baseline",
+    signature="optimal_baseline(probs, rewards) -> float",
+    covers="K = 2 to 6 actions, a uniform policy, nearly greedy ones, rewards of both signs",
+    description="the variance-minimising constant baseline of a softmax bandit",
+    reference=lambda case: np.asarray(_baseline(case, _squared_score)),
+    mistakes=(
+        (
+            "that is the average reward E[r]: it is b* only when every action's score has the "
+            "same length; weight each reward by the squared length ||e_a - pi||^2 as well",
+            lambda case: np.asarray(case.inputs["probs"] @ case.inputs["rewards"]),
+        ),
+        (
+            "the weight is the SQUARED length of the score, ||grad log pi(a)||^2, not its length",
+            lambda case: np.asarray(_baseline(case, lambda p, g: np.sqrt((g**2).sum(axis=1)))),
+        ),
+        (
+            "the score of a softmax is the whole vector e_a - pi: its squared length is "
+            "(1 - pi_a)^2 + sum_{b != a} pi_b^2, not (1 - pi_a)^2 alone",
+            lambda case: np.asarray(_baseline(case, lambda p, g: (1.0 - p) ** 2)),
+        ),
+        (
+            "the expectations are over the policy's actions, a ~ pi: weight each action's "
+            "term by pi_a as well as by ||e_a - pi||^2",
+            lambda case: np.asarray(
+                _baseline(case, lambda p, g: _squared_score(p, g) / np.maximum(p, 1e-300))
+            ),
+        ),
+        (
+            "that is the plain mean of the rewards over actions; b* averages them under the "
+            "policy, weighted by the squared score ||e_a - pi||^2",
+            lambda case: np.asarray(case.inputs["rewards"].mean()),
+        ),
+    ),
+    fallback=lambda got, expected, case: (
+        "return one number, b*"
+        if got is not None and got.shape != expected.shape
+        else "b* = sum_a pi_a r_a ||e_a - pi||^2 / sum_a pi_a ||e_a - pi||^2, with e_a the "
+        "one-hot vector of action a"
+    ),
+)
+
+
+def check_optimal_baseline(fn: Callable[..., Any]) -> bool:
+    r"""Exercise: the optimal constant baseline of a softmax bandit, derived (Chapter 5).
+
+    ``fn(probs, rewards) -> float`` with ``probs`` the softmax policy :math:`\pi` over
+    :math:`K` actions, shape (K,), and ``rewards`` the reward :math:`r_a` of each action, shape
+    (K,). The answer is :eq:`ch5-optimal-baseline` for one decision, whose score with respect
+    to the logits is :math:`e_a - \pi`:
+
+    .. math::
+
+        b^\ast = \frac{\sum_a \pi_a\, r_a\, \|e_a - \pi\|^2}{\sum_a \pi_a\, \|e_a - \pi\|^2}.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(probs, rewards)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
+    """
+    return _check(_BASELINE, _baseline_cases(), fn)
+
+
+# ----------------------------------------------------------- the gamma^t bias, two states
+
+
+_GAMMA_BIAS = _Problem(
+    name="gamma_bias",
+    signature="gamma_bias(theta, gamma, termination) -> (2, 2)",
+    covers=(
+        "gamma = 0 to 1, termination 0.05 to 1, the uniform policy and policies that favour "
+        "either state"
+    ),
+    description="g^gamma - grad J_gamma on the two-state MDP, exactly",
+    reference=_gap,
+    mistakes=(
+        (
+            "the sign is reversed: the bias is what the estimator's expectation g^gamma exceeds "
+            "the true gradient by, g^gamma - grad J_gamma",
+            lambda case: -_gap(case),
+        ),
+        (
+            "your gap is zero: without gamma^t the steps are weighted by the undiscounted "
+            "expected visits eta(s) = sum_t Pr(s_t = s), not by d_gamma(s)",
+            lambda case: np.zeros((2, 2)),
+        ),
+        (
+            "g^gamma keeps the DISCOUNTED advantage A^{pi,gamma}: only the weights of the states "
+            "lose gamma^t; with the undiscounted advantage eta pi A is grad J, not g^gamma",
+            lambda case: _weighted_advantages(case, "eta", 1.0) - _weighted_advantages(case, "d"),
+        ),
+        (
+            "the tabular-softmax gradient is visits(s) pi(a | s) A(s, a): the factor pi(a | s) "
+            "is missing",
+            lambda case: _gap(case) / _weighted_policy(case),
+        ),
+        (
+            "that is g^gamma itself; the exercise asks for the bias g^gamma - grad J_gamma",
+            lambda case: _weighted_advantages(case, "eta"),
+        ),
+    ),
+    fallback=lambda got, expected, case: (
+        "return one entry per state and action: shape (2, 2), like theta"
+        if got is not None and got.shape != expected.shape
+        else "g^gamma - grad J_gamma = (eta(s) - d_gamma(s)) pi(a | s) A^{pi,gamma}(s, a), "
+        "with eta(s) = sum_t Pr(s_t = s) the undiscounted expected visits"
+    ),
+)
+
+
+def check_gamma_bias(fn: Callable[..., Any]) -> bool:
+    r"""Exercise: the size of the :math:`\gamma^t` bias on the two-state MDP (Chapter 5).
+
+    ``fn(theta, gamma, termination) -> (2, 2)``: for
+    :func:`pgkit.tabular.two_state_mdp` with this ``gamma`` and ``termination`` and the
+    tabular softmax policy with logits ``theta`` (2, 2), the gap between the expectation
+    :math:`g^\gamma` :eq:`ch5-g-gamma` of the estimator that drops :math:`\gamma^t` and the
+    gradient :math:`\nabla_\theta J_\gamma` :eq:`ch5-pg-theorem`:
+
+    .. math::
+
+        \bigl(g^\gamma - \nabla_\theta J_\gamma\bigr)_{s,a}
+        = \bigl(\eta(s) - d^\pi_\gamma(s)\bigr)\, \pi_\theta(a \mid s)\, A^{\pi,\gamma}(s, a),
+
+    with :math:`\eta(s) = \sum_t \Pr(s_t = s)` the undiscounted expected number of visits.
+    Compared with :func:`pgkit.tabular.gradient` and :func:`pgkit.tabular.visitation`.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(theta, gamma, termination)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
+    """
+    return _check(_GAMMA_BIAS, _gamma_bias_cases(), fn)
+
+
+PROBLEMS = (_REWARD_TO_GO, _DISCOUNTED, _BASELINE, _GAMMA_BIAS)
 # pgkit's function that each exercise reproduces, called as the reader's function is.
 # The reward-to-go is discounted_returns with gamma = 1.
 REFERENCE = {

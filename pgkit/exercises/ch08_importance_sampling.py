@@ -1,4 +1,5 @@
-"""Chapter 8's exercise: :func:`pgkit.importance.trajectory_importance_weights` by hand."""
+"""Chapter 8's exercises: :func:`pgkit.importance.trajectory_importance_weights` by hand, and
+the performance-difference lemma on a tabular MDP."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ from pgkit.exercises._cases import (
 )
 from pgkit.exercises._framework import _SEED, _Case, _check, _Problem
 
-__all__ = ["check_importance_weights", "check_trajectory_importance_weights"]
+__all__ = [
+    "check_importance_weights",
+    "check_performance_difference",
+    "check_trajectory_importance_weights",
+]
 
 
 def _restart_after_done(dones: np.ndarray) -> np.ndarray:
@@ -225,7 +230,136 @@ def check_importance_weights(fn: Callable[..., Any]) -> bool:
     return check_trajectory_importance_weights(fn)
 
 
-PROBLEMS = (_IMPORTANCE,)
+# ----------------------------------------------------- the performance-difference lemma
+def _improvement(case: _Case, visits: str = "new_visitation", probs: str = "new_probs") -> float:
+    """sum_s visits(s) sum_a probs(a | s) A(s, a) / (1 - gamma): the lemma, or a mistake."""
+    inputs = case.inputs
+    per_state = (inputs[probs] * inputs["advantages"]).sum(axis=1)
+    return float(inputs[visits] @ per_state / (1.0 - inputs["gamma"]))
+
+
+def _difference_reference(case: _Case) -> np.ndarray:
+    from pgkit.tabular import objective
+
+    return np.asarray(
+        objective(case.settings["mdp"], case.settings["new_theta"]) - case.settings["old_objective"]
+    )
+
+
+_DIFFERENCE = _Problem(
+    name="performance_difference",
+    signature=(
+        "performance_difference(advantages, old_probs, new_probs, old_visitation, "
+        "new_visitation, gamma) -> float"
+    ),
+    covers="S = 2 to 5 states, A = 2 or 3 actions, gamma = 0 to 0.99, small and large changes",
+    description="J(pi') - J(pi) from the old advantages and the new policy's visitation",
+    reference=_difference_reference,
+    mistakes=(
+        (
+            "that is the surrogate L_old(theta), which weights the states by the OLD policy's "
+            "visitation; the lemma needs the new policy's, and the surrogate agrees with it only "
+            "to first order",
+            lambda case: np.asarray(_improvement(case, visits="old_visitation")),
+        ),
+        (
+            "under the old policy the advantages average to zero in every state: the actions "
+            "must come from the new policy, new_probs",
+            lambda case: np.zeros(()),
+        ),
+        (
+            "the visitation given is normalised, (1 - gamma) sum_t gamma^t Pr(s_t = s), a "
+            "distribution: divide the sum by (1 - gamma) to count the discounted visits",
+            lambda case: np.asarray(_improvement(case) * (1.0 - case.inputs["gamma"])),
+        ),
+        (
+            "divide by (1 - gamma), do not multiply: the normalised visitation undercounts the "
+            "discounted visits by that factor",
+            lambda case: np.asarray(_improvement(case) * (1.0 - case.inputs["gamma"]) ** 2),
+        ),
+        (
+            "the sign is reversed: the OLD policy's advantages averaged under the NEW policy give "
+            "J(pi') - J(pi), how much better the new policy is",
+            lambda case: np.asarray(-_improvement(case)),
+        ),
+    ),
+    fallback=lambda got, expected, case: (
+        "return one number, J(pi') - J(pi)"
+        if got is not None and got.shape != expected.shape
+        else "J(pi') - J(pi) = sum_s new_visitation(s) sum_a new_probs(a | s) A(s, a) / (1 - gamma)"
+    ),
+)
+
+
+def _difference_cases() -> list[_Case]:
+    from pgkit import tabular
+
+    rng = np.random.default_rng(_SEED + 81)
+    cases = []
+    for label, n_states, n_actions, gamma, step in (
+        ("S = 2, A = 2, gamma = 0: one decision", 2, 2, 0.0, 1.0),
+        ("S = 2, A = 2, gamma = 0.5", 2, 2, 0.5, 1.0),
+        ("S = 3, A = 2, gamma = 0.9, a small change of policy", 3, 2, 0.9, 0.1),
+        ("S = 3, A = 3, gamma = 0.9, a large change of policy", 3, 3, 0.9, 2.0),
+        ("S = 5, A = 3, gamma = 0.99", 5, 3, 0.99, 1.0),
+    ):
+        transitions = rng.dirichlet(np.ones(n_states), size=(n_states, n_actions))
+        rewards = np.round(rng.normal(0.0, 1.0, (n_states, n_actions)), 1)
+        mdp = tabular.TabularMDP(transitions, rewards, rng.dirichlet(np.ones(n_states)), gamma)
+        old_theta = np.round(rng.normal(0.0, 1.0, (n_states, n_actions)), 1)
+        new_theta = old_theta + step * np.round(rng.normal(0.0, 1.0, (n_states, n_actions)), 1)
+        advantages = tabular.q_values(mdp, old_theta) - tabular.values(mdp, old_theta)[:, None]
+        inputs: dict[str, Any] = {
+            "advantages": advantages,
+            "old_probs": tabular.policy(mdp, old_theta),
+            "new_probs": tabular.policy(mdp, new_theta),
+            # No episode ends, so (1 - gamma) d_gamma sums to 1: a distribution over states.
+            "old_visitation": (1.0 - gamma) * tabular.visitation(mdp, old_theta),
+            "new_visitation": (1.0 - gamma) * tabular.visitation(mdp, new_theta),
+            "gamma": gamma,
+        }
+        settings = {
+            "mdp": mdp,
+            "new_theta": new_theta,
+            "old_objective": tabular.objective(mdp, old_theta),
+        }
+        cases.append(_Case(label, inputs, settings))
+    return cases
+
+
+def check_performance_difference(fn: Callable[..., Any]) -> bool:
+    r"""Exercise: the performance-difference lemma on a tabular MDP (Chapter 8).
+
+    ``fn(advantages, old_probs, new_probs, old_visitation, new_visitation, gamma) -> float``
+    on a random MDP whose episodes never end: the old policy's advantages
+    :math:`A^{\pi}(s, a)` (S, A), both policies' action probabilities (S, A), both policies'
+    normalised discounted state distributions
+    :math:`(1 - \gamma) \sum_t \gamma^t \Pr(s_t = s)` (S,), and :math:`\gamma < 1`. The
+    answer is :eq:`ch8-performance-difference` with the visitation in place of the sum over
+    steps,
+
+    .. math::
+
+        J_\gamma(\pi') - J_\gamma(\pi) = \frac{1}{1 - \gamma} \sum_s d^{\pi'}(s)
+        \sum_a \pi'(a \mid s)\, A^{\pi}(s, a),
+
+    compared with the exact difference of :func:`pgkit.tabular.objective`.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as
+        ``fn(advantages, old_probs, new_probs, old_visitation, new_visitation, gamma)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
+    """
+    return _check(_DIFFERENCE, _difference_cases(), fn)
+
+
+PROBLEMS = (_IMPORTANCE, _DIFFERENCE)
 # Names the exercises had in earlier releases, still accepted by ``python -m pgkit check``.
 FORMER_NAMES = {"trajectory_importance_weights": ("importance_weights",)}
 

@@ -1,4 +1,5 @@
-"""Chapter 9's exercise: PPO's clipped surrogate loss, :func:`pgkit.losses.ppo_clip_loss`."""
+"""Chapter 9's exercises: PPO's clipped surrogate loss, :func:`pgkit.losses.ppo_clip_loss`, and
+the Fisher matrix of a Gaussian policy with a linear mean, derived."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from typing import Any
 import numpy as np
 
 from pgkit.exercises._cases import _np64
+from pgkit.exercises._derivations import (
+    _fisher,
+    _gaussian_fisher_cases,
+)
 from pgkit.exercises._framework import _SEED, _Case, _check, _fmt, _Problem
 from pgkit.exercises._torch_run import run_loss
 
-__all__ = ["check_ppo_clip_loss"]
+__all__ = ["check_gaussian_fisher", "check_ppo_clip_loss"]
 
 
 def _ppo_run(fn: Callable[..., Any], case: _Case) -> np.ndarray:
@@ -310,7 +315,96 @@ def check_ppo_clip_loss(fn: Callable[..., Any]) -> bool:
     return _check(_PPO, _ppo_cases(), fn)
 
 
-PROBLEMS = (_PPO,)
+# ------------------------------------------------------- the Fisher matrix of a Gaussian
+
+
+_GAUSSIAN_FISHER = _Problem(
+    name="gaussian_fisher",
+    signature="gaussian_fisher(features, log_std) -> (k + 1, k + 1)",
+    covers=(
+        "B = 1 to 8 states, k = 1 to 3 features, sigma = 1, above and below 1, features of "
+        "both signs"
+    ),
+    description="the Fisher matrix of N(w . phi(s), sigma^2) in (w, log sigma)",
+    reference=_fisher,
+    mistakes=(
+        (
+            "sigma^2 vs 1 / sigma^2: the mean's score is (a - mu) phi / sigma^2, whose "
+            "covariance is phi phi^T / sigma^2",
+            lambda case: _fisher(case, mean_power=2.0),
+        ),
+        (
+            "the mean's block is phi phi^T / sigma^2, not / sigma: the score (a - mu) / sigma^2 "
+            "has variance 1 / sigma^2",
+            lambda case: _fisher(case, mean_power=-1.0),
+        ),
+        (
+            "the log sigma entry is E[(eps^2 - 1)^2] = E[eps^4] - 2 E[eps^2] + 1 = 3 - 2 + 1 = 2, "
+            "not 1 (eps = (a - mu) / sigma)",
+            lambda case: _fisher(case, log_std_entry=lambda sigma: 1.0),
+        ),
+        (
+            "2 / sigma^2 is the Fisher information of sigma itself; in log sigma the chain rule "
+            "multiplies it by (d sigma / d log sigma)^2 = sigma^2, which leaves 2",
+            lambda case: _fisher(case, log_std_entry=lambda sigma: 2.0 / sigma**2),
+        ),
+        (
+            "the Fisher matrix is E[score score^T] = -E[Hessian of log pi]: positive "
+            "semi-definite, so the sign is plus",
+            lambda case: _fisher(case, sign=-1.0),
+        ),
+        (
+            "summed over the batch: F is the average over the states, E_s[...]",
+            lambda case: _fisher(case, reduce="sum"),
+        ),
+        (
+            "averaged the features before the outer product: F averages phi(s) phi(s)^T over "
+            "the states, not (mean phi)(mean phi)^T",
+            lambda case: _fisher(case, reduce="outer of means"),
+        ),
+        (
+            "the mean's block is the whole matrix phi phi^T / sigma^2, off-diagonal entries "
+            "included: features of one state move the mean together",
+            lambda case: _fisher(case, reduce="diagonal"),
+        ),
+    ),
+    fallback=lambda got, expected, case: (
+        "return a (k + 1, k + 1) matrix: the k weights w first, then log sigma"
+        if got is not None and got.shape != expected.shape
+        else "F = [[mean_s phi phi^T / sigma^2, 0], [0, 2]], from the scores (a - mu) phi / "
+        "sigma^2 and (a - mu)^2 / sigma^2 - 1"
+    ),
+)
+
+
+def check_gaussian_fisher(fn: Callable[..., Any]) -> bool:
+    r"""Exercise: the Fisher matrix of a Gaussian policy with a linear mean, derived (Chapter 9).
+
+    ``fn(features, log_std) -> (k + 1, k + 1)`` for the policy
+    :math:`a \sim \mathcal N(w^\top \phi(s), \sigma^2)` with a scalar action, parameters
+    :math:`(w_1, \dots, w_k, \log \sigma)` in that order, ``features`` the
+    :math:`\phi(s_i)` of a batch of :math:`B` states, shape (B, k), and ``log_std`` a float.
+    The answer is :eq:`ch9-kl-quadratic` averaged over the batch:
+
+    .. math::
+
+        F = \begin{pmatrix} \frac{1}{B} \sum_i \phi(s_i) \phi(s_i)^\top / \sigma^2 & 0 \\
+        0 & 2 \end{pmatrix}.
+
+    Parameters
+    ----------
+    fn : callable
+        Your function, called as ``fn(features, log_std)``.
+
+    Returns
+    -------
+    bool
+        True when every case passes; a verdict is printed.
+    """
+    return _check(_GAUSSIAN_FISHER, _gaussian_fisher_cases(), fn)
+
+
+PROBLEMS = (_PPO, _GAUSSIAN_FISHER)
 
 
 def __getattr__(name: str) -> Any:

@@ -28,10 +28,46 @@ def correct_gaussian(actions, mu, log_std):
     return torch.distributions.Independent(normal, 1).log_prob(actions)
 
 
+def correct_optimal_baseline(probs, rewards):
+    weights = probs * ((np.eye(len(probs)) - probs) ** 2).sum(axis=1)
+    return weights @ rewards / weights.sum()
+
+
+def correct_gamma_bias(theta, gamma, termination):
+    """(eta - d_gamma)(s) pi(a | s) A(s, a), by 2 x 2 solves as a reader would."""
+    pi = np.exp(theta - theta.max(axis=1, keepdims=True))
+    pi /= pi.sum(axis=1, keepdims=True)
+    rewards, keep, start = np.array([[1.0, 0.0], [0.0, 2.0]]), 1.0 - termination, np.eye(2)[0]
+    steps = keep * pi  # action a leads to state a
+    v = np.linalg.solve(np.eye(2) - gamma * steps, (pi * rewards).sum(axis=1))
+    advantages = rewards + gamma * keep * v[None, :] - v[:, None]
+    d = np.linalg.solve((np.eye(2) - gamma * steps).T, start)
+    eta = np.linalg.solve((np.eye(2) - steps).T, start)
+    return (eta - d)[:, None] * pi * advantages
+
+
+def correct_performance_difference(
+    advantages, old_probs, new_probs, old_visitation, new_visitation, gamma
+):
+    return new_visitation @ (new_probs * advantages).sum(axis=1) / (1.0 - gamma)
+
+
+def correct_gaussian_fisher(features, log_std):
+    batch, k = features.shape
+    fisher = np.zeros((k + 1, k + 1))
+    fisher[:k, :k] = features.T @ features / (batch * np.exp(2.0 * log_std))
+    fisher[k, k] = 2.0
+    return fisher
+
+
 # The exercises that pgkit has no function of the same signature for, solved here.
 SOLVED_HERE = {
     "bandit_gradient": correct_bandit_gradient,
     "gaussian_log_likelihood": correct_gaussian,
+    "optimal_baseline": correct_optimal_baseline,
+    "gamma_bias": correct_gamma_bias,
+    "performance_difference": correct_performance_difference,
+    "gaussian_fisher": correct_gaussian_fisher,
 }
 
 
