@@ -162,7 +162,11 @@ def fit_linear_values(features: Any, targets: Any, mask: Any = None) -> np.ndarr
     # Solved on rescaled copies so that entries near the float maximum do not overflow inside.
     phi_scale = float(np.abs(phi).max()) or 1.0
     g_scale = float(np.abs(g).max()) or 1.0
-    weights, *_ = np.linalg.lstsq(phi / phi_scale, g / g_scale, rcond=None)
+    phi, g = phi / phi_scale, g / g_scale
+    # The normal equations, formed without BLAS (threaded BLAS is slow for a few columns on a
+    # busy machine), solved for the minimum-norm w: same solutions as the full problem.
+    gram = np.einsum("ti,tj->ij", phi, phi, optimize=False)
+    weights, *_ = np.linalg.lstsq(gram, np.einsum("ti,t->i", phi, g, optimize=False), rcond=None)
     with np.errstate(over="ignore"):
         weights = weights * (g_scale / phi_scale)
     return check_no_overflow(weights, "features", "targets")

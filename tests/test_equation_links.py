@@ -23,6 +23,7 @@ MODULES = [
     "losses",
     "trust_region",
     "conjugate_gradient",
+    "critic",
 ]
 
 # Public names that implement no labelled equation, with the reason.
