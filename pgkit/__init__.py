@@ -20,6 +20,7 @@ _SUBMODULES = (
     "cli",
     "cli_train",
     "conjugate_gradient",
+    "critic",
     "curves",
     "envs",
     "estimators",

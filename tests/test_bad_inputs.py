@@ -31,6 +31,7 @@ MODULES = (
     "pgkit.analytic_problems",
     "pgkit.objective",
     "pgkit.td",
+    "pgkit.critic",
     "pgkit.variance",
     "pgkit.trust_region",
     "pgkit.conjugate_gradient",
@@ -315,6 +316,14 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "seed": 3,
     },
     "pgkit.objective.mc_estimate": lambda: {"returns": _arrays()["rewards"]},
+    "pgkit.critic.explained_variance": lambda: {
+        **_pick(_arrays(), "values"),
+        "targets": _arrays()["rewards"],
+    },
+    "pgkit.critic.fit_linear_values": lambda: {
+        "features": np.eye(3)[np.arange(T) % 3],
+        "targets": _arrays()["rewards"],
+    },
     "pgkit.td.n_step_td_episode": lambda: {
         "values": np.zeros(5),
         "states": np.array([2, 3, 2, 1, 0]),

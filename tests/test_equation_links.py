@@ -24,6 +24,7 @@ MODULES = [
     "trust_region",
     "conjugate_gradient",
     "tabular",
+    "critic",
 ]
 
 # Public names that implement no labelled equation, with the reason.
