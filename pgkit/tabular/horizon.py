@@ -56,7 +56,8 @@ def finite_horizon_values(mdp: TabularMDP, theta: Any, horizon: int) -> np.ndarr
     --------
     >>> from pgkit import tabular
     >>> mdp = tabular.two_state_mdp(gamma=0.5)
-    >>> tabular.finite_horizon_values(mdp, [[9.0, -9.0], [-9.0, 9.0]], 2).round(3)
+    >>> stay = [[9.0, -9.0], [-9.0, 9.0]]  # logits: stay put
+    >>> tabular.finite_horizon_values(mdp, stay, 2).round(3)
     array([[1.5, 3. ],
            [1. , 2. ],
            [0. , 0. ]])
@@ -109,8 +110,9 @@ def finite_horizon_optimal(mdp: TabularMDP, horizon: int) -> tuple[np.ndarray, n
     Examples
     --------
     >>> from pgkit import tabular
-    >>> values, actions = tabular.finite_horizon_optimal(tabular.two_state_mdp(gamma=0.9), 3)
-    >>> actions[:, 0]  # in state 0: move to state 1 with 3 steps left, stay with 1 or 2
+    >>> mdp = tabular.two_state_mdp(gamma=0.9)
+    >>> values, actions = tabular.finite_horizon_optimal(mdp, 3)
+    >>> actions[:, 0]  # state 0: move with 3 steps left, else stay
     array([1, 0, 0])
     """
     mdp = _check_mdp(mdp)
